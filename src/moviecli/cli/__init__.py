@@ -1,0 +1,18 @@
+"""The command line: one typer sub-app per noun, added to the root app here."""
+
+from __future__ import annotations
+
+from moviecli.cli import auth, config_cmd, db_cmd, users
+from moviecli.cli.app import app
+
+app.command("init")(auth.init)
+app.command("login")(auth.login)
+app.command("logout")(auth.logout)
+app.command("whoami")(auth.whoami)
+app.add_typer(users.app, name="user")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,124 @@
+"""The root command, and the one place where errors become ``Error: …`` and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer import _click  # typer ≥ 0.29 bundles its own click: catch its classes
+from typer.core import TyperGroup
+
+from moviecli import __version__
+from moviecli.errors import ExitCode, MovieCliError
+
+
+class MovieCliGroup(TyperGroup):
+    """Runs typer in non-standalone mode and reports every failure in one form:
+    ``Error: <what> (<hint>)`` on stderr, plus ``{"error": …}`` on stdout with --json.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        want_json = "--json" in argv
+        try:
+            code = super().main(
+                args=argv,
+                prog_name=prog_name or "moviecli",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+            code = code if isinstance(code, int) else 0
+        except MovieCliError as exc:
+            code = report(exc.exit_code, exc.code, str(exc), exc.details, want_json)
+        except _click.exceptions.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx else "moviecli"
+            message = exc.format_message().rstrip(".")
+            code = report(
+                ExitCode.USAGE, "usage", f"{message} (see '{path} --help')", {}, want_json
+            )
+        except _click.exceptions.ClickException as exc:
+            code = report(ExitCode.USAGE, "usage", exc.format_message(), {}, want_json)
+        except (typer.Abort, KeyboardInterrupt, EOFError):
+            sys.stderr.write("\n")
+            code = report(ExitCode.INTERRUPTED, "interrupted", "interrupted", {}, want_json)
+        except BrokenPipeError:
+            # The reader went away (| head): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = ExitCode.UNEXPECTED
+        except Exception as exc:
+            if os.environ.get("MOVIECLI_DEBUG"):
+                raise
+            code = report(
+                ExitCode.UNEXPECTED,
+                "unexpected",
+                f"unexpected error: {type(exc).__name__}: {exc} "
+                "(set MOVIECLI_DEBUG=1 to see the traceback)",
+                {},
+                want_json,
+            )
+        sys.exit(int(code))
+
+
+def report(code: int, kind: str, message: str, details: dict[str, Any], want_json: bool) -> int:
+    from moviecli import render
+
+    first = (message.splitlines() or [""])[0]
+    render.error_line(f"Error: {first}")
+    for field, problem in details.items():
+        render.error_line(f"  {field}: {problem}")
+    if want_json:
+        render.print_json({"error": {"code": kind, "message": message, "details": details}})
+    return code
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"moviecli {__version__}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=MovieCliGroup,
+    name="moviecli",
+    help="Manage AI-made movie series from the terminal: projects, media and guided chat.",
+    no_args_is_help=True,
+    # rich help on a terminal; plain help (and no rich import) when piped.
+    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        metavar="URL",
+        help="Database URL; default: MOVIECLI_DATABASE_URL, then config, then the SQLite file.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Silence progress output."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """moviecli: the production manager for AI-made movie series.
+
+    Start with 'moviecli init'. Everything lives in MOVIECLI_HOME when it is set.
+    """
+    from moviecli.cli.env import env
+
+    env.db_url = db
+    env.quiet = quiet

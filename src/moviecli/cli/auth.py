@@ -1,0 +1,137 @@
+"""init, login, logout, whoami."""
+
+from __future__ import annotations
+
+import typer
+
+from moviecli import render
+from moviecli.cli.env import (
+    JsonOpt,
+    acting,
+    ask_password,
+    ask_text,
+    env,
+    read_secret_from_stdin,
+    stdin_is_terminal,
+)
+
+PasswordStdin = typer.Option(
+    False, "--password-stdin", help="Read the password from the first line of stdin."
+)
+
+
+def init(
+    name: str | None = typer.Option(None, "--name", help="Name of the first admin."),
+    email: str | None = typer.Option(None, "--email", help="Email of the first admin."),
+    password_stdin: bool = PasswordStdin,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create the database, reference data and the first admin, and log that admin in.
+
+    Safe to run again: it only adds what is missing. Without a terminal, pass --name,
+    --email and --password-stdin.
+    """
+    from moviecli.services import auth, setup
+
+    database = env.database()
+    admin = setup.existing_admin(database)
+    password = None
+    if admin is None:
+        if not json_out and stdin_is_terminal():
+            render.say("Welcome to moviecli. Let's create the first admin account.")
+        name = name or ask_text("Your name:", flag="--name")
+        email = email or ask_text("Your email:", flag="--email")
+        password = (
+            read_secret_from_stdin()
+            if password_stdin
+            else ask_password("Choose a password:", confirm=True)
+        )
+    elif password_stdin:
+        # Re-running init with credentials logs that user in, like a fresh init would.
+        password = read_secret_from_stdin()
+    result = setup.initialise(database, name=name, email=email, password=password)
+    token = None
+    if password is not None and result.admin is not None:
+        login_email = email or result.admin.email
+        _, token = auth.login(database, login_email, password)
+        auth.write_token(token)
+    if json_out:
+        render.print_json(
+            {
+                "database": database.describe(),
+                "schemaRevision": result.schema.after,
+                "schemaCreated": result.schema.before is None,
+                "referenceAdded": result.added,
+                "admin": {"id": result.admin.id, "email": result.admin.email}
+                if result.admin
+                else None,
+                "adminCreated": result.admin_created,
+                "loggedIn": token is not None,
+            }
+        )
+        return
+    quiet = env.quiet
+    if result.schema.before is None:
+        render.say(f"Created the moviecli database in {database.describe()}", quiet=quiet)
+    elif result.schema.before != result.schema.after:
+        render.say(
+            f"Upgraded database schema {result.schema.before} → {result.schema.after}", quiet=quiet
+        )
+    added = ", ".join(f"{n} {what}" for what, n in result.added.items() if n)
+    render.say(
+        f"Added reference data: {added}" if added else "Reference data: nothing missing",
+        quiet=quiet,
+    )
+    assert result.admin is not None
+    if result.admin_created:
+        render.say(f"Created admin {result.admin.email} and logged in.", quiet=quiet)
+    else:
+        render.say(f"Admin {result.admin.email} already exists; nothing else to add.", quiet=quiet)
+        if token is not None:
+            render.say("Logged in.", quiet=quiet)
+    render.note(
+        'Next: moviecli project create "My Series" --template sitcom, '
+        'then moviecli chat "My Series"',
+        quiet=quiet,
+    )
+
+
+def login(
+    email: str | None = typer.Argument(None, help="Your email (asked on a terminal)."),
+    password_stdin: bool = PasswordStdin,
+    json_out: JsonOpt = False,
+) -> None:
+    """Log in and save a session token (valid 30 days; auth.token_days in config)."""
+    from moviecli.services import auth, users
+
+    email = email or ask_text("Email:", flag="EMAIL")
+    password = read_secret_from_stdin() if password_stdin else ask_password("Password:")
+    database = env.database()
+    user, token = auth.login(database, email, password)
+    path = auth.write_token(token)
+    if json_out:
+        with database.session() as session:
+            render.print_json(users.public(session, user))
+        return
+    render.say(f"Logged in as {user.name} <{user.email}> (token saved to {path})", quiet=env.quiet)
+
+
+def logout() -> None:
+    """Revoke the saved session token and remove the token file."""
+    from moviecli.services import auth
+
+    revoked = auth.logout(env.database())
+    render.say("Logged out." if revoked else "Not logged in; nothing to do.", quiet=env.quiet)
+
+
+def whoami(json_out: JsonOpt = False) -> None:
+    """Show the logged-in user."""
+    from moviecli.cli.users import show_user_record
+    from moviecli.services import users
+
+    with acting() as (session, actor):
+        record = users.public(session, actor)
+    if json_out:
+        render.print_json(record)
+        return
+    show_user_record(record)

@@ -1,0 +1,133 @@
+"""moviecli db …: schema migrations, checks and backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from moviecli import render
+from moviecli.cli.env import JsonOpt, env
+from moviecli.errors import ExitCode
+
+app = typer.Typer(help="Database schema, checks and backups.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(json_out: JsonOpt = False) -> None:
+    """Migrate the database to this version's schema (SQLite files are backed up first)."""
+    from moviecli.services import dbadmin
+
+    database = env.database()
+    result = dbadmin.upgrade(database)
+    if json_out:
+        render.print_json(
+            {
+                "before": result.before,
+                "after": result.after,
+                "backup": str(result.backup) if result.backup else None,
+            }
+        )
+    elif result.before == result.after:
+        render.say(f"Already at the latest schema ({result.after}).", quiet=env.quiet)
+    else:
+        render.say(
+            f"Upgraded {database.describe()}: {result.before or 'empty'} → {result.after}",
+            quiet=env.quiet,
+        )
+        if result.backup:
+            render.say(f"Backup of the previous database: {result.backup}", quiet=env.quiet)
+
+
+@app.command("current")
+def current(json_out: JsonOpt = False) -> None:
+    """Show the database's schema revision."""
+    from moviecli.storage import schema
+
+    database = env.database()
+    revision = database.current_revision() if database.exists() else None
+    if json_out:
+        render.print_json(
+            {
+                "database": database.describe(),
+                "revision": revision,
+                "head": schema.HEAD,
+                "upToDate": revision == schema.HEAD,
+            }
+        )
+        return
+    state = "up to date" if revision == schema.HEAD else f"latest is {schema.HEAD}"
+    render.say(f"{database.describe()}: {revision or 'no schema'} ({state})")
+
+
+@app.command("history")
+def history(json_out: JsonOpt = False) -> None:
+    """List the schema migrations, oldest first."""
+    from moviecli.services import dbadmin
+
+    revisions = dbadmin.history(env.database())
+    if json_out:
+        render.print_json(revisions)
+        return
+    render.print_table(
+        ["Revision", "Down", "Head", "Current", "Description"],
+        [
+            (
+                r.revision,
+                r.down_revision or "",
+                "yes" if r.is_head else "",
+                "yes" if r.is_current else "",
+                r.doc.splitlines()[0] if r.doc else "",
+            )
+            for r in revisions
+        ],
+    )
+
+
+@app.command("check")
+def check(json_out: JsonOpt = False) -> None:
+    """Compare the schema with the code's models and run the integrity check.
+
+    Exits 6 when anything differs or the integrity check fails.
+    """
+    from moviecli.services import dbadmin
+
+    database = env.database()
+    database.check_schema()
+    result = dbadmin.check(database)
+    if json_out:
+        render.print_json(
+            {
+                "revision": result.revision,
+                "ok": result.ok,
+                "schemaDifferences": result.schema_differences,
+                "integrity": result.integrity,
+            }
+        )
+    else:
+        render.say(f"schema revision: {result.revision}")
+        render.say(
+            "schema matches the models"
+            if not result.schema_differences
+            else "schema differs from the models:"
+        )
+        for diff in result.schema_differences:
+            render.say(f"  {diff}")
+        render.say("integrity: " + "; ".join(result.integrity))
+    if not result.ok:
+        raise typer.Exit(ExitCode.STORAGE)
+
+
+@app.command("backup")
+def backup(
+    dest: Path = typer.Argument(..., help="File (or directory) to write the copy to."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Copy the SQLite database safely while it is in use (PostgreSQL: use pg_dump)."""
+    from moviecli.services import dbadmin
+
+    written = dbadmin.backup_sqlite(env.database(), dest)
+    if json_out:
+        render.print_json({"backup": str(written)})
+    else:
+        render.say(f"Backed up to {written}", quiet=env.quiet)

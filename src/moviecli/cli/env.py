@@ -1,0 +1,102 @@
+"""What every command shares: the global options and the way to the database.
+
+Global options (``--db``, ``-q``) are set by the root callback; commands read them here.
+Nothing here imports the database stack until a command asks for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from moviecli.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from moviecli.models import User
+    from moviecli.storage.db import Database
+
+
+@dataclass
+class Env:
+    db_url: str | None = None
+    quiet: bool = False
+
+    def database(self) -> Database:
+        from moviecli import config
+        from moviecli.storage.db import database
+
+        return database(config.database_url(self.db_url))
+
+
+env = Env()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
+PageOpt = Annotated[int, typer.Option("--page", help="Page number, from 1.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Items per page (max 200).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+@contextmanager
+def acting(*, write: bool = False) -> Iterator[tuple[Session, User]]:
+    """A transaction and the logged-in user (exit 4 when nobody is logged in)."""
+    from moviecli.services import auth
+
+    database = env.database()
+    with database.write() if write else database.session() as session:
+        yield session, auth.current_user(session)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def read_secret_from_stdin() -> str:
+    """The first line of stdin (for ``--password-stdin``)."""
+    line = sys.stdin.readline()
+    value = line.rstrip("\r\n")
+    if not value:
+        raise UsageError("no password on stdin")
+    return value
+
+
+def ask_password(prompt: str, *, confirm: bool = False, flag: str = "--password-stdin") -> str:
+    """Prompt on a terminal; without one, the flag is required (exit 2 naming it)."""
+    if not stdin_is_terminal():
+        raise UsageError(f"no password given (pass {flag})")
+    import questionary
+
+    while True:
+        first = questionary.password(prompt).unsafe_ask()
+        if not confirm:
+            return str(first)
+        second = questionary.password("Repeat it:").unsafe_ask()
+        if first == second:
+            return str(first)
+        sys.stderr.write("The two passwords differ; try again.\n")
+
+
+def ask_text(prompt: str, *, flag: str, default: str = "") -> str:
+    if not stdin_is_terminal():
+        raise UsageError(f"no value given (pass {flag})")
+    import questionary
+
+    return str(questionary.text(prompt, default=default).unsafe_ask()).strip()
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Destructive commands: ask on a terminal unless --yes; require --yes otherwise."""
+    if yes:
+        return
+    if not stdin_is_terminal():
+        raise UsageError("refusing to continue without confirmation (pass --yes)")
+    import questionary
+
+    if not questionary.confirm(question, default=False).unsafe_ask():
+        raise typer.Exit(1)

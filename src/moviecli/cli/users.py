@@ -1,0 +1,287 @@
+"""moviecli user …: accounts, roles, tiers and preferences."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from moviecli import render
+from moviecli.cli.env import (
+    JsonOpt,
+    LimitOpt,
+    PageOpt,
+    YesOpt,
+    acting,
+    ask_password,
+    confirm,
+    env,
+    read_secret_from_stdin,
+)
+from moviecli.enums import ROLES, TIERS, completer
+
+if TYPE_CHECKING:
+    from moviecli.models import UserPublic, UserRef
+
+app = typer.Typer(help="Users, roles, subscription tiers and preferences.", no_args_is_help=True)
+prefs_app = typer.Typer(
+    help="Your preferences (defaultGenre, defaultAudience, …).", invoke_without_command=True
+)
+app.add_typer(prefs_app, name="prefs")
+
+UserArg = typer.Argument(None, metavar="[USER]", help="Email or id (default: you).")
+
+
+def show_user_record(user: UserPublic | UserRef) -> None:
+    from moviecli.models import UserPublic
+
+    if not isinstance(user, UserPublic):
+        render.print_record(
+            [("id", user.id), ("email", user.email), ("name", user.name)], title=user.name
+        )
+        return
+    sub = user.subscription
+    pairs: list[tuple[str, Any]] = [
+        ("id", user.id),
+        ("email", user.email),
+        ("name", user.name),
+        ("role", user.role),
+        ("tier", sub.tier),
+        ("max projects", sub.max_projects),
+        ("max episodes/project", sub.max_episodes_per_project),
+        ("active projects", user.active_projects),
+        ("current project", user.preferences.get("currentProject")),
+        ("created", user.created_at),
+        ("updated", user.updated_at),
+    ]
+    if user.deleted_at:
+        pairs.append(("deleted", user.deleted_at))
+    render.print_record(pairs, title=user.name)
+
+
+@app.command("create")
+def create(
+    email: str = typer.Option(..., "--email", help="Email address (unique)."),
+    name: str = typer.Option(..., "--name", help="Display name."),
+    role: str = typer.Option(
+        "user", "--role", help="user, producer or admin.", autocompletion=completer(ROLES)
+    ),
+    tier: str = typer.Option(
+        "free", "--tier", help="free, pro or enterprise.", autocompletion=completer(TIERS)
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user (admin only)."""
+    from moviecli.services import users
+
+    password = (
+        read_secret_from_stdin()
+        if password_stdin
+        else ask_password("Password for the new user:", confirm=True)
+    )
+    with acting(write=True) as (session, actor):
+        user = users.create_user(
+            session, actor=actor, email=email, name=name, password=password, role=role, tier=tier
+        )
+        record = users.public(session, user)
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(
+            f"Created {record.role} {record.email} ({record.id[:8]}, "
+            f"{record.subscription.tier} tier)",
+            quiet=env.quiet,
+        )
+
+
+@app.command("list")
+def list_(
+    deleted: bool = typer.Option(False, "--deleted", help="Include deleted users."),
+    page: PageOpt = 1,
+    limit: LimitOpt = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """List users (admins see everyone; others see themselves)."""
+    from moviecli.services import users
+
+    with acting() as (session, actor):
+        result = users.list_users(session, actor, deleted=deleted, page=page, limit=limit)
+    if json_out:
+        render.print_json(result)
+        return
+    rows = [
+        (
+            u.id[:8] if render.use_rich() else u.id,
+            u.email,
+            u.name,
+            u.role,
+            u.subscription.tier,
+            f"{u.subscription.max_projects}/{u.subscription.max_episodes_per_project}",
+            "deleted" if u.deleted_at else "active",
+            u.created_at,
+        )
+        for u in result.items
+    ]
+    render.print_table(
+        [
+            "ID",
+            "Email",
+            "Name",
+            "Role",
+            "Tier",
+            render.Column("Limits", justify="right"),
+            "State",
+            "Created",
+        ],
+        rows,
+        caption=render.page_caption(result.total, result.page, result.limit, "users"),
+    )
+
+
+@app.command("show")
+def show(user: str | None = UserArg, json_out: JsonOpt = False) -> None:
+    """Show a user (you, by default)."""
+    from moviecli.services import users
+
+    with acting() as (session, actor):
+        record = users.show_user(session, actor, user)
+    if json_out:
+        render.print_json(record)
+    else:
+        show_user_record(record)
+
+
+@app.command("update")
+def update(
+    user: str | None = UserArg,
+    name: str | None = typer.Option(None, "--name", help="New display name."),
+    email: str | None = typer.Option(None, "--email", help="New email."),
+    role: str | None = typer.Option(
+        None, "--role", help="Admin only.", autocompletion=completer(ROLES)
+    ),
+    tier: str | None = typer.Option(
+        None,
+        "--tier",
+        help="Admin only; resets the limits to the tier's.",
+        autocompletion=completer(TIERS),
+    ),
+    max_projects: int | None = typer.Option(None, "--max-projects", help="Admin only."),
+    max_episodes: int | None = typer.Option(
+        None, "--max-episodes", help="Admin only; 1-50 episodes per project."
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a user's name or email (self or admin), role, tier or limits (admin)."""
+    from moviecli.services import users
+
+    changes = users.UserChanges(
+        name=name,
+        email=email,
+        role=role,
+        tier=tier,
+        max_projects=max_projects,
+        max_episodes=max_episodes,
+    )
+    with acting(write=True) as (session, actor):
+        updated = users.update_user(session, actor, user, changes)
+        record = users.public(session, updated)
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(f"Updated {record.email}", quiet=env.quiet)
+
+
+@app.command("delete")
+def delete(
+    user: str = typer.Argument(..., metavar="USER", help="Email or id."),
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a user (admin only). Their projects, media and sessions stay."""
+    from moviecli.services import users
+
+    with acting() as (session, actor):
+        target = users.resolve_user(session, actor, user)
+    confirm(f"Delete user {target.email}? They will no longer be able to log in.", yes=yes)
+    with acting(write=True) as (session, actor):
+        deleted = users.delete_user(session, actor, target.id)
+        record = users.public(session, deleted)
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(f"Deleted user {record.email} (their content is kept)", quiet=env.quiet)
+
+
+@app.command("passwd")
+def passwd(
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from stdin."
+    ),
+) -> None:
+    """Change your password; your other logins are signed out."""
+    from moviecli.services import auth, users
+
+    password = (
+        read_secret_from_stdin() if password_stdin else ask_password("New password:", confirm=True)
+    )
+    users.check_password(password)
+    token = auth.read_token()
+    with acting(write=True) as (session, actor):
+        revoked = users.change_password(
+            session, actor, password, keep_token_hash=auth.token_hash(token) if token else None
+        )
+    suffix = f"; signed out {revoked} other login(s)" if revoked else ""
+    render.say(f"Password changed{suffix}.", quiet=env.quiet)
+
+
+@prefs_app.callback()
+def prefs(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Show your preferences, or get/set/unset one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with acting() as (_, actor):
+        preferences = actor.preferences
+    if json_out:
+        render.print_json(preferences)
+    elif preferences:
+        render.print_record(sorted(preferences.items()), title="Preferences")
+    else:
+        render.say("No preferences set (moviecli user prefs set KEY VALUE).")
+
+
+@prefs_app.command("get")
+def prefs_get(key: str, json_out: JsonOpt = False) -> None:
+    """Print one preference."""
+    from moviecli.services import users
+
+    with acting() as (_, actor):
+        value = users.get_preference(actor, key)
+    if json_out or not isinstance(value, str):
+        render.print_json(value)
+    else:
+        render.say(value)
+
+
+@prefs_app.command("set")
+def prefs_set(
+    key: str, value: str = typer.Argument(..., help="JSON when it parses as JSON.")
+) -> None:
+    """Set a preference (defaultGenre, defaultAudience, defaultEpisodes, or your own)."""
+    from moviecli.services import users
+
+    with acting(write=True) as (session, actor):
+        stored = users.set_preference(session, actor, key, value)
+    render.say(f"{key} = {render.jsonable(stored)!r}", quiet=env.quiet)
+
+
+@prefs_app.command("unset")
+def prefs_unset(key: str) -> None:
+    """Remove a preference."""
+    from moviecli.services import users
+
+    with acting(write=True) as (session, actor):
+        removed = users.unset_preference(session, actor, key)
+    render.say(f"Removed {key}" if removed else f"{key} was not set", quiet=env.quiet)

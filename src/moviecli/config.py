@@ -1,0 +1,260 @@
+"""Where moviecli keeps its files, and config.toml.
+
+With ``MOVIECLI_HOME=DIR`` everything lives flat in DIR (config.toml, moviecli.db,
+token, media/). Without it, config and the token live in platformdirs'
+``user_config_dir("moviecli")`` and the database and media store in
+``user_data_dir("moviecli")``.
+
+Only stdlib and platformdirs here: this module is imported by every command, ``--help``
+included.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moviecli.errors import ConfigError, UsageError
+
+HOME_ENV = "MOVIECLI_HOME"
+DATABASE_URL_ENV = "MOVIECLI_DATABASE_URL"
+TOKEN_ENV = "MOVIECLI_TOKEN"
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def token_file(self) -> Path:
+        return self.config_dir / "token"
+
+    @property
+    def default_db_file(self) -> Path:
+        return self.data_dir / "moviecli.db"
+
+    @property
+    def default_media_store(self) -> Path:
+        return self.data_dir / "media"
+
+
+def paths() -> Paths:
+    home = os.environ.get(HOME_ENV)
+    if home:
+        base = Path(home).expanduser()
+        return Paths(config_dir=base, data_dir=base)
+    import platformdirs
+
+    return Paths(
+        config_dir=Path(platformdirs.user_config_dir("moviecli")),
+        data_dir=Path(platformdirs.user_data_dir("moviecli")),
+    )
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) if missing; the token and database live there."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+# --- config.toml -----------------------------------------------------------------------
+
+
+def _nonempty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _db_url(value: str) -> str:
+    if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    help: str
+    parse: Callable[[str], Any]
+    default: Any = None
+
+
+# Every key config.toml may hold. ``config set`` refuses the rest.
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in [
+        Key("database.url", "database URL (sqlite:///PATH or postgresql+psycopg://…)", _db_url),
+        Key("media.store", "directory of the content-addressed media store", _nonempty),
+        Key("auth.token_days", "days a login token stays valid", _positive_int, 30),
+        Key(
+            "chat.backend",
+            "reply writer: builtin or openai",
+            _choice("builtin", "openai"),
+            "builtin",
+        ),
+        Key(
+            "chat.base_url",
+            "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1",
+            _http_url,
+        ),
+        Key("chat.model", "model name for the openai backend", _nonempty),
+        Key("chat.api_key_env", "name of the env var holding the API key", _nonempty),
+        Key("chat.timeout", "seconds to wait for the openai backend", _positive_int, 60),
+    ]
+}
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Read config.toml (missing file → empty). Unreadable or invalid → exit 6 with the line."""
+    path = path or paths().config_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid config file {path}: {exc}") from exc
+    for dotted, value in _flatten(data):
+        key = KEYS.get(dotted)
+        if key is None:
+            raise ConfigError(
+                f"invalid config file {path}: unknown key {dotted!r}",
+                hint="moviecli config show lists the known keys",
+            )
+        try:
+            key.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"invalid config file {path}: {dotted} {exc}") from exc
+    return data
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for name, value in data.items():
+        dotted = f"{prefix}{name}"
+        if isinstance(value, dict):
+            items.extend(_flatten(value, dotted + "."))
+        else:
+            items.append((dotted, value))
+    return items
+
+
+def get_value(key: str, data: dict[str, Any] | None = None) -> Any:
+    """The value of a dotted key from config.toml, or the key's default."""
+    spec = _known(key)
+    node: Any = load_config() if data is None else data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return spec.default
+        node = node[part]
+    return spec.parse(str(node))
+
+
+def _known(key: str) -> Key:
+    spec = KEYS.get(key)
+    if spec is None:
+        raise UsageError(
+            f"unknown config key {key!r}", hint="known keys: " + ", ".join(sorted(KEYS))
+        )
+    return spec
+
+
+def set_value(key: str, raw: str) -> Any:
+    spec = _known(key)
+    try:
+        value = spec.parse(raw)
+    except ValueError as exc:
+        raise UsageError(f"bad value for {key}: {exc}") from exc
+    data = load_config()
+    section, _, name = key.rpartition(".")
+    data.setdefault(section, {})[name] = value
+    _write(data)
+    return value
+
+
+def unset_value(key: str) -> bool:
+    _known(key)
+    data = load_config()
+    section, _, name = key.rpartition(".")
+    table = data.get(section, {})
+    if name not in table:
+        return False
+    del table[name]
+    if not table:
+        data.pop(section, None)
+    _write(data)
+    return True
+
+
+def effective() -> dict[str, Any]:
+    """Every known key with its effective value (config.toml or default)."""
+    data = load_config()
+    return {name: get_value(name, data) for name in KEYS}
+
+
+def _write(data: dict[str, Any]) -> None:
+    import tomli_w
+
+    path = paths().config_file
+    ensure_private_dir(path.parent)
+    tmp = path.with_suffix(".toml.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        tomli_w.dump(data, out)
+    os.replace(tmp, path)
+
+
+def database_url(override: str | None = None) -> str:
+    """``--db``, then MOVIECLI_DATABASE_URL, then database.url, then the default file."""
+    if override:
+        return override
+    env = os.environ.get(DATABASE_URL_ENV)
+    if env:
+        return env
+    configured = get_value("database.url")
+    if configured:
+        return str(configured)
+    return f"sqlite:///{paths().default_db_file}"
+
+
+def media_store() -> Path:
+    configured = get_value("media.store")
+    return Path(configured).expanduser() if configured else paths().default_media_store

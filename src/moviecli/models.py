@@ -1,0 +1,333 @@
+"""Tables (SQLModel) and the public JSON shapes of ``--json`` output.
+
+Python attributes are snake_case; JSON uses the seed's camelCase names, converted in one
+place (``PublicModel``'s alias generator). Groups the seed nests (``subscription``,
+``projectSettings``, ``progress``, ``relatedElements``, …) are flat columns in the tables
+and nested again in the public shapes.
+
+Ids are ``uuid4().hex``: random, so a 4-character prefix is usually enough to name a
+record (time-ordered ULIDs would share their first 10 characters for months).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on both backends.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so the value is stored as
+    naive UTC and given back its zone when read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+# SQLite only aliases the rowid (needed by the FTS5 external-content index) for a column
+# declared exactly "INTEGER PRIMARY KEY".
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "users"
+    __table_args__ = (
+        sa.Index("ux_users_email_lower", sa.func.lower(sa.text("email")), unique=True),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(max_length=320)
+    name: str = Field(max_length=200)
+    role: str = Field(default="user", max_length=16)
+    preferences: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    tier: str = Field(default="free", max_length=16)
+    max_projects: int
+    max_episodes_per_project: int
+    password_hash: str = Field(max_length=255)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginToken(SQLModel, table=True):
+    """A login session. Only the SHA-256 of the token is stored."""
+
+    __tablename__: ClassVar[str] = "login_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Project(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "projects"
+    __table_args__ = (
+        sa.Index(
+            "ux_projects_creator_title", "created_by", sa.func.lower(sa.text("title")), unique=True
+        ),
+        sa.Index("ix_projects_updated_at", "updated_at"),
+        sa.Index("ix_projects_status_updated", "status", "updated_at"),
+        sa.Index("ix_projects_creator_updated", "created_by", "updated_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=sa.Text)
+    genre: str = Field(max_length=32)
+    episode_count: int
+    target_audience: str = Field(default="family", max_length=16)
+    status: str = Field(default="concept", max_length=20)
+    # The status a project was put on hold from, so that resume can return to it.
+    held_from: str | None = Field(default=None, max_length=20)
+    created_by: str = Field(foreign_key="users.id", max_length=32)
+    aspect_ratio: str = Field(default="16:9", max_length=8)
+    episode_duration: int = Field(default=22)
+    quality_tier: str = Field(default="standard", max_length=16)
+    current_phase: str = Field(default="initial_concept", max_length=32)
+    completed_steps: list[str] = Field(default_factory=list, sa_type=JSONType)
+    overall_progress: int = Field(default=0)
+    story: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ProjectCollaborator(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "project_collaborators"
+
+    project_id: str = Field(
+        foreign_key="projects.id", ondelete="CASCADE", primary_key=True, max_length=32
+    )
+    user_id: str = Field(
+        foreign_key="users.id", ondelete="CASCADE", primary_key=True, index=True, max_length=32
+    )
+    added_at: datetime = _created()
+
+
+class ActiveProject(SQLModel, table=True):
+    """A user's ``activeProjects`` entry (a link table, so deleting a project drops it)."""
+
+    __tablename__: ClassVar[str] = "user_active_projects"
+
+    user_id: str = Field(
+        foreign_key="users.id", ondelete="CASCADE", primary_key=True, max_length=32
+    )
+    project_id: str = Field(
+        foreign_key="projects.id", ondelete="CASCADE", primary_key=True, index=True, max_length=32
+    )
+    added_at: datetime = _created()
+
+
+class StyleReference(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "project_style_references"
+
+    project_id: str = Field(
+        foreign_key="projects.id", ondelete="CASCADE", primary_key=True, max_length=32
+    )
+    media_id: str = Field(
+        foreign_key="media.id", ondelete="CASCADE", primary_key=True, index=True, max_length=32
+    )
+    added_at: datetime = _created()
+
+
+class Media(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "media"
+    __table_args__ = (
+        sa.Index("ix_media_project_type", "project_id", "media_type"),
+        sa.Index("ix_media_project_episode", "project_id", "episode"),
+        sa.Index("ix_media_project_created", "project_id", "created_at"),
+        sa.Index("ix_media_visibility", "visibility"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", max_length=32)
+    media_type: str = Field(max_length=32)
+    agent_generated: bool = Field(default=False)
+    generation_metadata: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    embedding: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    description: str = Field(default="", sa_type=sa.Text)
+    tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    characters: list[str] = Field(default_factory=list, sa_type=JSONType)
+    episode: int | None = None
+    scene: str | None = Field(default=None, max_length=200)
+    timestamp: float | None = None
+    technical_data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    version: int = Field(default=1)
+    previous_version: str | None = Field(
+        default=None, foreign_key="media.id", ondelete="SET NULL", index=True, max_length=32
+    )
+    status: str = Field(default="active", max_length=16)
+    visibility: str = Field(default="private", max_length=16)
+    filename: str = Field(max_length=255)
+    mime_type: str = Field(max_length=100)
+    size_bytes: int = Field(sa_type=sa.BigInteger)
+    sha256: str = Field(max_length=64, index=True)
+    created_by: str = Field(foreign_key="users.id", max_length=32)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ChatSession(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "chat_sessions"
+    __table_args__ = (
+        sa.Index("ix_chat_sessions_project_updated", "project_id", "updated_at"),
+        sa.Index("ix_chat_sessions_user_updated", "user_id", "updated_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", max_length=32)
+    user_id: str = Field(foreign_key="users.id", max_length=32)
+    current_step: str = Field(default="initial_concept", max_length=32)
+    context_data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    awaiting_user_input: bool = Field(default=False)
+    last_choices: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    session_state: str = Field(default="active", max_length=16)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Message(SQLModel, table=True):
+    """One chat message; the integer key orders messages and keys the full-text index."""
+
+    __tablename__: ClassVar[str] = "messages"
+    __table_args__ = (sa.Index("ix_messages_session_id", "session_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    session_id: str = Field(foreign_key="chat_sessions.id", ondelete="CASCADE", max_length=32)
+    role: str = Field(max_length=16)
+    content: str = Field(sa_type=sa.Text)
+    timestamp: datetime = _created()
+    attachments: list[str] = Field(default_factory=list, sa_type=JSONType)
+    meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class WorkflowStep(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "workflow_steps"
+
+    id: str = Field(primary_key=True, max_length=32)
+    position: int = Field(unique=True)
+    title: str = Field(max_length=100)
+    description: str = Field(sa_type=sa.Text)
+    prerequisites: list[str] = Field(default_factory=list, sa_type=JSONType)
+    requirement: str = Field(sa_type=sa.Text)
+    estimated_time: str = Field(max_length=50)
+    icon: str = Field(max_length=16)
+
+
+class MediaType(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "media_types"
+
+    id: str = Field(primary_key=True, max_length=32)
+    family: str = Field(max_length=16)
+    description: str = Field(sa_type=sa.Text)
+
+
+class Template(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "templates"
+
+    name: str = Field(primary_key=True, max_length=64)
+    description: str = Field(default="", sa_type=sa.Text)
+    genre: str = Field(max_length=32)
+    target_audience: str = Field(max_length=16)
+    episode_count: int
+    aspect_ratio: str = Field(default="16:9", max_length=8)
+    episode_duration: int = Field(default=22)
+    quality_tier: str = Field(default="standard", max_length=16)
+    builtin: bool = Field(default=False)
+    created_at: datetime = _created()
+
+
+# --- public shapes (what --json prints) ---------------------------------------------------
+
+
+class PublicModel(BaseModel):
+    """Base of every ``--json`` shape: camelCase names, fields that do not apply left out."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Subscription(PublicModel):
+    tier: str
+    max_projects: int
+    max_episodes_per_project: int
+
+
+class UserPublic(PublicModel):
+    id: str
+    email: str
+    name: str
+    role: str
+    preferences: dict[str, Any]
+    active_projects: list[str]
+    subscription: Subscription
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+    @classmethod
+    def of(cls, user: User, active_projects: list[str]) -> UserPublic:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            preferences=user.preferences,
+            active_projects=active_projects,
+            subscription=Subscription(
+                tier=user.tier,
+                max_projects=user.max_projects,
+                max_episodes_per_project=user.max_episodes_per_project,
+            ),
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+            deleted_at=user.deleted_at,
+        )
+
+
+class UserRef(PublicModel):
+    """What any logged-in user may see of another user named by exact email."""
+
+    id: str
+    email: str
+    name: str

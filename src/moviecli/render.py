@@ -1,0 +1,187 @@
+"""How output looks: rich tables and panels on a terminal, tab-separated lines otherwise,
+and the one JSON encoder of ``--json``.
+
+rich is imported only when stdout is a terminal; services never print.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def use_rich() -> bool:
+    return stdout_is_terminal()
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON data from models, pages, dataclasses and datetimes (camelCase names)."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", by_alias=True)
+    if isinstance(obj, datetime):
+        return iso(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {_camel(f.name): jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def print_json(obj: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(jsonable(obj), ensure_ascii=False, indent=2) + "\n")
+
+
+# --- tables and records ----------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    header: str
+    justify: Literal["left", "center", "right"] = "left"
+    style: str | None = None
+    no_wrap: bool = False
+
+
+def print_table(
+    columns: Sequence[Column | str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    rows = list(rows)
+    if use_rich():
+        from rich.table import Table
+
+        table = Table(
+            title=title,
+            caption=caption,
+            header_style="bold",
+            title_justify="left",
+            caption_justify="left",
+        )
+        for col in cols:
+            table.add_column(
+                col.header,
+                justify=col.justify,
+                style=col.style,
+                no_wrap=col.no_wrap,
+            )
+        for row in rows:
+            table.add_row(*[_cell(v) for v in row])
+        console().print(table)
+        return
+    # Plain: one header line, then one tab-separated line per row (easy to cut/awk).
+    sys.stdout.write("\t".join(c.header.lower() for c in cols) + "\n")
+    for row in rows:
+        sys.stdout.write("\t".join(_plain(v) for v in row) + "\n")
+    if caption:
+        sys.stderr.write(caption + "\n")
+
+
+def print_record(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
+    """A record as an aligned key/value panel, or ``key<TAB>value`` lines."""
+    if use_rich():
+        from rich.panel import Panel
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold cyan", no_wrap=True)
+        grid.add_column()
+        for key, value in pairs:
+            grid.add_row(key, _cell(value))
+        console().print(Panel(grid, title=title, title_align="left", expand=False))
+        return
+    for key, value in pairs:
+        sys.stdout.write(f"{key}\t{_plain(value)}\n")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False) if value else "—"
+    if isinstance(value, str):
+        from rich.text import Text
+
+        return Text(value)  # never interpret user text as rich markup
+    return value
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def page_caption(total: int, page: int, limit: int, noun: str) -> str | None:
+    pages = max(1, -(-total // limit))
+    if total <= limit and page == 1:
+        return None
+    return f"page {page} of {pages} ({total} {noun}; --page N for more)"
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def say(message: str, *, quiet: bool = False) -> None:
+    """A line for a person: what was done. On stdout, so it can be read after the data."""
+    if not quiet:
+        sys.stdout.write(message + "\n")
+
+
+def note(message: str, *, quiet: bool = False) -> None:
+    """Progress and hints: stderr, silenced by -q."""
+    if not quiet:
+        sys.stderr.write(message + "\n")
+
+
+def error_line(message: str) -> None:
+    sys.stderr.write(message + "\n")

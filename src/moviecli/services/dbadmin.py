@@ -1,0 +1,206 @@
+"""Schema migrations (Alembic), integrity checks and backups: ``moviecli db …``."""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from moviecli.errors import StorageError, UsageError
+from moviecli.models import utcnow
+from moviecli.storage import schema
+from moviecli.storage.db import Database, storage_error
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+
+def _alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(Path(__file__).parent.parent / "storage" / "migrations")
+    )
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+@dataclass
+class UpgradeResult:
+    before: str | None
+    after: str
+    backup: Path | None
+
+
+def upgrade(db: Database, *, backup: bool = True) -> UpgradeResult:
+    """Bring the schema to the code's head. SQLite files are backed up first."""
+    from alembic import command
+
+    if db.sqlite_path is not None:
+        db.sqlite_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    before = db.current_revision()
+    if before == schema.HEAD:
+        return UpgradeResult(before, schema.HEAD, None)
+    if before is not None and before not in schema.REVISIONS:
+        raise StorageError(
+            f"database schema {before!r} is newer than this moviecli", hint="upgrade moviecli"
+        )
+    backup_path = None
+    if backup and before is not None and db.sqlite_path is not None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        backup_path = db.sqlite_path.with_name(f"{db.sqlite_path.name}.{before}.{stamp}.bak")
+        backup_sqlite(db, backup_path)
+    try:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(moviecli_write=True)
+            command.upgrade(_alembic_config(conn), "head")
+            conn.commit()
+    except sa.exc.DBAPIError as exc:
+        raise storage_error(exc, db) from exc
+    return UpgradeResult(before, schema.HEAD, backup_path)
+
+
+@dataclass
+class Revision:
+    revision: str
+    down_revision: str | None
+    doc: str
+    is_head: bool
+    is_current: bool
+
+
+def history(db: Database | None) -> list[Revision]:
+    from alembic.script import ScriptDirectory
+
+    current = db.current_revision() if db is not None and db.exists() else None
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    revisions = []
+    for rev in scripts.walk_revisions():
+        down = rev.down_revision
+        revisions.append(
+            Revision(
+                revision=rev.revision,
+                down_revision=down if isinstance(down, str) or down is None else ",".join(down),
+                doc=rev.doc or "",
+                is_head=rev.is_head,
+                is_current=rev.revision == current,
+            )
+        )
+    return list(reversed(revisions))
+
+
+def script_revisions() -> list[str]:
+    return [r.revision for r in history(None)]
+
+
+@dataclass
+class CheckResult:
+    revision: str | None
+    schema_differences: list[str]
+    integrity: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.schema_differences and self.integrity == ["ok"]
+
+
+def check(db: Database) -> CheckResult:
+    """Compare the models with the database's schema and run the integrity check."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import moviecli.models  # noqa: F401
+    from moviecli.storage.schema import include_name
+
+    revision = db.current_revision()
+    try:
+        with db.engine.connect() as conn:
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": include_name,
+                    "compare_type": True,
+                    "target_metadata": SQLModel.metadata,
+                },
+            )
+            with warnings.catch_warnings():
+                # SQLite cannot reflect expression indexes; _missing_indexes checks them.
+                warnings.filterwarnings("ignore", message=".*expression-based index.*")
+                diffs = [_describe_diff(d) for d in compare_metadata(ctx, SQLModel.metadata)]
+            diffs += [f"missing index {name}" for name in _missing_indexes(conn)]
+            if db.is_sqlite:
+                integrity = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                fk = list(conn.exec_driver_sql("PRAGMA foreign_key_check"))
+                if fk:
+                    integrity.append(f"{len(fk)} rows violate foreign keys")
+            else:
+                integrity = ["ok"]  # PostgreSQL enforces its constraints as it writes
+            conn.rollback()
+    except sa.exc.DBAPIError as exc:
+        raise storage_error(exc, db) from exc
+    return CheckResult(revision, diffs, integrity)
+
+
+def _missing_indexes(conn: sa.Connection) -> list[str]:
+    from sqlmodel import SQLModel
+
+    wanted = {ix.name for table in SQLModel.metadata.tables.values() for ix in table.indexes}
+    if conn.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    present = {row[0] for row in conn.exec_driver_sql(query)}
+    return sorted(str(name) for name in wanted - present if name)
+
+
+def _describe_diff(diff: Any) -> str:
+    if isinstance(diff, list):  # modifications come grouped per column
+        return "; ".join(_describe_diff(d) for d in diff)
+    kind, *rest = diff
+    names = []
+    for item in rest:
+        name = getattr(item, "name", None)
+        if name:
+            names.append(str(name))
+        elif isinstance(item, str):
+            names.append(item)
+    return f"{kind} {' '.join(names)}".strip()
+
+
+def backup_sqlite(db: Database, dest: Path) -> Path:
+    """Copy a live SQLite database with the online backup API (consistent under writers)."""
+    source_path = db.sqlite_path
+    if source_path is None:
+        raise UsageError(
+            "backup works on SQLite databases only", hint="use pg_dump for PostgreSQL"
+        )
+    if not source_path.exists():
+        raise StorageError(f"no database at {source_path}", hint="run moviecli init")
+    if dest.is_dir():
+        dest = dest / f"moviecli-{datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+    if dest.exists():
+        raise UsageError(f"{dest} already exists", hint="choose another destination")
+    if not dest.parent.exists():
+        raise UsageError(f"directory {dest.parent} does not exist")
+    try:
+        src = sqlite3.connect(source_path)
+        try:
+            out = sqlite3.connect(dest)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+    except sqlite3.DatabaseError as exc:
+        dest.unlink(missing_ok=True)
+        raise storage_error(exc, db) from exc
+    dest.chmod(0o600)
+    return dest

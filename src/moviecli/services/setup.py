@@ -1,0 +1,82 @@
+"""``moviecli init``: schema, reference data and the first admin, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import col, select
+
+from moviecli.errors import UsageError
+from moviecli.models import User
+from moviecli.services import dbadmin, reference, users
+from moviecli.storage.db import Database
+
+
+@dataclass
+class InitResult:
+    schema: dbadmin.UpgradeResult
+    added: dict[str, int] = field(default_factory=dict)
+    admin: User | None = None
+    admin_created: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return (
+            self.schema.before != self.schema.after
+            or any(self.added.values())
+            or self.admin_created
+        )
+
+
+def existing_admin(db: Database) -> User | None:
+    if not db.exists() or db.current_revision() is None:
+        return None
+    with db.session() as session:
+        return session.exec(
+            select(User)
+            .where(User.role == "admin", col(User.deleted_at).is_(None))
+            .order_by(col(User.created_at))
+        ).first()
+
+
+def initialise(
+    db: Database, *, name: str | None, email: str | None, password: str | None
+) -> InitResult:
+    """Create or upgrade the schema, add missing reference data, create the first admin.
+
+    The admin is created only when the database has none; ``name``, ``email`` and
+    ``password`` are then required.
+    """
+    result = InitResult(schema=dbadmin.upgrade(db))
+    with db.write() as session:
+        result.added = reference.seed(session)
+        admin = session.exec(
+            select(User)
+            .where(User.role == "admin", col(User.deleted_at).is_(None))
+            .order_by(col(User.created_at))
+        ).first()
+        if admin is None:
+            missing = [
+                flag
+                for flag, value in (
+                    ("--name", name),
+                    ("--email", email),
+                    ("--password-stdin", password),
+                )
+                if not value
+            ]
+            if missing:
+                raise UsageError(f"the first admin needs {', '.join(missing)}")
+            assert name and email and password
+            admin = users.create_user(
+                session,
+                actor=None,
+                email=email,
+                name=name,
+                password=password,
+                role="admin",
+                tier="enterprise",
+            )
+            result.admin_created = True
+        result.admin = admin
+    return result

@@ -1,0 +1,333 @@
+"""Users, roles, subscription tiers and preferences (SPEC section 2)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from moviecli.enums import AUDIENCES, GENRES, ROLES, TIERS
+from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
+from moviecli.models import ActiveProject, LoginToken, User, UserPublic, UserRef, utcnow
+from moviecli.services import access
+from moviecli.services.pagination import Page, paginate
+from moviecli.services.passwords import hash_password
+from moviecli.services.resolve import by_id_or_prefix, user_by_email
+
+# tier → (maxProjects, maxEpisodesPerProject)
+TIER_LIMITS: dict[str, tuple[int, int]] = {
+    "free": (1, 3),
+    "pro": (10, 20),
+    "enterprise": (100, 50),
+}
+MAX_EPISODES = 50
+MIN_PASSWORD = 8
+# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is not ours
+# to judge; typos like "alice@example" or "alice.example.com" are.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def _check_email(email: str, problems: dict[str, str]) -> str:
+    email = email.strip()
+    if not email:
+        problems["email"] = "is required"
+    elif len(email) > 320 or not _EMAIL.match(email):
+        problems["email"] = f"{email!r} is not a valid email address"
+    return email
+
+
+def _check_name(name: str, problems: dict[str, str]) -> str:
+    name = name.strip()
+    if not name:
+        problems["name"] = "is required"
+    elif len(name) > 200:
+        problems["name"] = "must be at most 200 characters"
+    return name
+
+
+def _check_enum(
+    field: str, value: str, allowed: tuple[str, ...], problems: dict[str, str]
+) -> None:
+    if value not in allowed:
+        problems[field] = f"{value!r} is not one of: {', '.join(allowed)}"
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
+
+
+def _email_taken(session: Session, email: str, *, except_id: str | None = None) -> None:
+    other = user_by_email(session, email)
+    if other is not None and other.id != except_id:
+        raise Conflict(f"a user with email {other.email} already exists")
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    password: str,
+    role: str = "user",
+    tier: str = "free",
+) -> User:
+    """Create a user. ``actor`` None is the bootstrap of ``init`` (the first admin)."""
+    if actor is not None:
+        access.require_admin(actor, "create users")
+    problems: dict[str, str] = {}
+    email = _check_email(email, problems)
+    name = _check_name(name, problems)
+    _check_enum("role", role, ROLES, problems)
+    _check_enum("subscription.tier", tier, TIERS, problems)
+    if len(password) < MIN_PASSWORD:
+        problems["password"] = f"must be at least {MIN_PASSWORD} characters"
+    if problems:
+        raise ValidationFailed(problems)
+    _email_taken(session, email)
+    max_projects, max_episodes = TIER_LIMITS[tier]
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        tier=tier,
+        max_projects=max_projects,
+        max_episodes_per_project=max_episodes,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    _flush_unique(session, email)
+    return user
+
+
+def _flush_unique(session: Session, email: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent create won the race for this email
+        raise Conflict(f"a user with email {email} already exists") from exc
+
+
+def resolve_user(session: Session, actor: User, ref: str) -> User:
+    """A user named by email (case-insensitive) or id/prefix, among those the actor sees.
+
+    Non-admins see only themselves by id, but anyone may name another user by exact email.
+    """
+    ref = ref.strip()
+    if "@" in ref:
+        user = user_by_email(session, ref)
+        if user is None:
+            raise NotFound(f"user {ref!r} not found")
+        return user
+    where = None if access.is_admin(actor) else col(User.id) == actor.id
+    return by_id_or_prefix(
+        session,
+        User,
+        ref,
+        what="user",
+        where=where,
+        describe=lambda u: f"{u.id[:8]} {u.email}",
+    )
+
+
+def public(session: Session, user: User) -> UserPublic:
+    active = session.exec(
+        select(ActiveProject.project_id)
+        .where(ActiveProject.user_id == user.id)
+        .order_by(col(ActiveProject.added_at))
+    ).all()
+    return UserPublic.of(user, list(active))
+
+
+def show_user(session: Session, actor: User, ref: str | None) -> UserPublic | UserRef:
+    """Full record for self or an admin; id, name and email of another user otherwise."""
+    user = actor if ref is None else resolve_user(session, actor, ref)
+    if access.can_see_user(actor, user):
+        return public(session, user)
+    return UserRef(id=user.id, email=user.email, name=user.name)
+
+
+def list_users(
+    session: Session, actor: User, *, deleted: bool = False, page: int = 1, limit: int = 20
+) -> Page[UserPublic]:
+    """Admins list every user (``deleted`` adds the deleted ones); others only themselves."""
+    stmt = select(User).order_by(col(User.created_at), col(User.id))
+    if not access.is_admin(actor):
+        stmt = stmt.where(User.id == actor.id)
+    if not deleted:
+        stmt = stmt.where(col(User.deleted_at).is_(None))
+    result = paginate(session, stmt, page=page, limit=limit)
+    return result.map(lambda u: public(session, u))
+
+
+@dataclass
+class UserChanges:
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    tier: str | None = None
+    max_projects: int | None = None
+    max_episodes: int | None = None
+
+    def admin_only(self) -> list[str]:
+        flags = {
+            "role": "--role",
+            "tier": "--tier",
+            "max_projects": "--max-projects",
+            "max_episodes": "--max-episodes",
+        }
+        return [flag for field, flag in flags.items() if getattr(self, field) is not None]
+
+
+def update_user(session: Session, actor: User, ref: str | None, changes: UserChanges) -> User:
+    user = actor if ref is None else resolve_user(session, actor, ref)
+    locked = session.get(User, user.id, with_for_update=True)
+    assert locked is not None
+    user = locked
+    access.require_self_or_admin(actor, user, "change this user")
+    admin_flags = changes.admin_only()
+    if admin_flags and not access.is_admin(actor):
+        raise PermissionDenied(f"only an admin can change {', '.join(admin_flags)}")
+    if user.deleted_at is not None:
+        raise Conflict(f"user {user.email} is deleted")
+    problems: dict[str, str] = {}
+    name = _check_name(changes.name, problems) if changes.name is not None else None
+    email = _check_email(changes.email, problems) if changes.email is not None else None
+    if changes.role is not None:
+        _check_enum("role", changes.role, ROLES, problems)
+    if changes.tier is not None:
+        _check_enum("subscription.tier", changes.tier, TIERS, problems)
+    if changes.max_projects is not None and not 0 <= changes.max_projects <= 100_000:
+        problems["subscription.maxProjects"] = "must be between 0 and 100000"
+    if changes.max_episodes is not None and not 1 <= changes.max_episodes <= MAX_EPISODES:
+        problems["subscription.maxEpisodesPerProject"] = f"must be between 1 and {MAX_EPISODES}"
+    if not any(v is not None for v in vars(changes).values()):
+        raise UsageError("nothing to change", hint="pass --name, --email, --role, --tier, …")
+    if problems:
+        raise ValidationFailed(problems)
+    if email is not None and email.lower() != user.email.lower():
+        _email_taken(session, email, except_id=user.id)
+    if changes.role is not None and changes.role != "admin" and user.role == "admin":
+        _keep_one_admin(session, user)
+    if name is not None:
+        user.name = name
+    if email is not None:
+        user.email = email
+    if changes.role is not None:
+        user.role = changes.role
+    if changes.tier is not None:
+        user.tier = changes.tier
+        user.max_projects, user.max_episodes_per_project = TIER_LIMITS[changes.tier]
+    if changes.max_projects is not None:
+        user.max_projects = changes.max_projects
+    if changes.max_episodes is not None:
+        user.max_episodes_per_project = changes.max_episodes
+    user.updated_at = utcnow()
+    session.add(user)
+    _flush_unique(session, user.email)
+    return user
+
+
+def _keep_one_admin(session: Session, leaving: User) -> None:
+    others = session.execute(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(
+            col(User.role) == "admin",
+            col(User.deleted_at).is_(None),
+            col(User.id) != leaving.id,
+        )
+    ).scalar_one()
+    if not others:
+        raise Conflict(f"{leaving.email} is the last admin", hint="make another user admin first")
+
+
+def delete_user(session: Session, actor: User, ref: str) -> User:
+    """Soft delete: no more logins, tokens revoked, content kept."""
+    access.require_admin(actor, "delete users")
+    user = resolve_user(session, actor, ref)
+    locked = session.get(User, user.id, with_for_update=True)
+    assert locked is not None
+    user = locked
+    if user.deleted_at is not None:
+        raise Conflict(f"user {user.email} is already deleted")
+    if user.role == "admin":
+        _keep_one_admin(session, user)
+    user.deleted_at = user.updated_at = utcnow()
+    session.add(user)
+    session.execute(sa.delete(LoginToken).where(col(LoginToken.user_id) == user.id))
+    return user
+
+
+def change_password(
+    session: Session, actor: User, password: str, *, keep_token_hash: str | None = None
+) -> int:
+    """Set the actor's password and log out their other sessions; returns how many."""
+    check_password(password)
+    user = session.get(User, actor.id, with_for_update=True)
+    assert user is not None
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.updated_at = utcnow()
+    session.add(user)
+    stmt = sa.delete(LoginToken).where(col(LoginToken.user_id) == user.id)
+    if keep_token_hash:
+        stmt = stmt.where(col(LoginToken.token_hash) != keep_token_hash)
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+# --- preferences -------------------------------------------------------------------------
+
+# Values with a meaning to moviecli are checked; any other key is the user's own.
+_PREF_CHOICES: dict[str, tuple[str, ...]] = {"defaultGenre": GENRES, "defaultAudience": AUDIENCES}
+
+
+def parse_pref_value(raw: str) -> Any:
+    """VALUE is JSON when it parses as JSON, a plain string otherwise."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
+    key = key.strip()
+    if not key:
+        raise UsageError("preference key must not be empty")
+    if key == "currentProject":
+        raise UsageError("currentProject is set with moviecli project use")
+    value = parse_pref_value(raw)
+    allowed = _PREF_CHOICES.get(key)
+    if allowed is not None and value not in allowed:
+        raise ValidationFailed({key: f"{value!r} is not one of: {', '.join(allowed)}"})
+    if key == "defaultEpisodes" and not (isinstance(value, int) and 1 <= value <= MAX_EPISODES):
+        raise ValidationFailed({key: f"must be a whole number from 1 to {MAX_EPISODES}"})
+    user = session.get(User, actor.id, with_for_update=True)
+    assert user is not None
+    user.preferences = {**user.preferences, key: value}
+    user.updated_at = utcnow()
+    session.add(user)
+    return value
+
+
+def unset_preference(session: Session, actor: User, key: str) -> bool:
+    user = session.get(User, actor.id, with_for_update=True)
+    assert user is not None
+    if key not in user.preferences:
+        return False
+    user.preferences = {k: v for k, v in user.preferences.items() if k != key}
+    user.updated_at = utcnow()
+    session.add(user)
+    return True
+
+
+def get_preference(actor: User, key: str) -> Any:
+    if key not in actor.preferences:
+        raise NotFound(f"preference {key!r} is not set")
+    return actor.preferences[key]
