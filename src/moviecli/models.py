@@ -331,3 +331,115 @@ class UserRef(PublicModel):
     id: str
     email: str
     name: str
+
+
+class ProjectSettings(PublicModel):
+    aspect_ratio: str
+    episode_duration: int
+    quality_tier: str
+
+
+class Progress(PublicModel):
+    current_phase: str
+    completed_steps: list[str]
+    overall_progress: int
+
+
+class StoryCharacter(PublicModel):
+    name: str
+    description: str = ""
+
+
+class StoryScene(PublicModel):
+    title: str
+    description: str = ""
+
+
+class StoryDirection(PublicModel):
+    step: str
+    text: str
+    at: datetime
+
+
+class Story(PublicModel):
+    """What the chat records about the film; shared by every session on the project."""
+
+    concept: str | None = None
+    synopsis: str | None = None
+    characters: list[StoryCharacter] = []
+    scenes: list[StoryScene] = []
+    directions: list[StoryDirection] = []
+
+
+class ProjectPublic(PublicModel):
+    id: str
+    title: str
+    description: str
+    genre: str
+    episode_count: int
+    target_audience: str
+    status: str
+    created_by: str
+    collaborators: list[str]
+    style_references: list[str]
+    project_settings: ProjectSettings
+    progress: Progress
+    story: Story
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(
+        cls, project: Project, *, collaborators: list[str], style_references: list[str]
+    ) -> ProjectPublic:
+        return cls(
+            id=project.id,
+            title=project.title,
+            description=project.description,
+            genre=project.genre,
+            episode_count=project.episode_count,
+            target_audience=project.target_audience,
+            status=project.status,
+            created_by=project.created_by,
+            collaborators=collaborators,
+            style_references=style_references,
+            project_settings=ProjectSettings(
+                aspect_ratio=project.aspect_ratio,
+                episode_duration=project.episode_duration,
+                quality_tier=project.quality_tier,
+            ),
+            progress=Progress(
+                current_phase=project.current_phase,
+                completed_steps=list(project.completed_steps),
+                overall_progress=project.overall_progress,
+            ),
+            story=Story.model_validate(project.story or {}),
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+        )
+
+
+class TemplatePublic(PublicModel):
+    name: str
+    description: str
+    genre: str
+    target_audience: str
+    episode_count: int
+    project_settings: ProjectSettings
+    builtin: bool
+
+    @classmethod
+    def of(cls, template: Template) -> TemplatePublic:
+        return cls(
+            name=template.name,
+            description=template.description,
+            genre=template.genre,
+            target_audience=template.target_audience,
+            episode_count=template.episode_count,
+            project_settings=ProjectSettings(
+                aspect_ratio=template.aspect_ratio,
+                episode_duration=template.episode_duration,
+                quality_tier=template.quality_tier,
+            ),
+            builtin=template.builtin,
+        )

@@ -71,6 +71,7 @@ class Column:
     justify: Literal["left", "center", "right"] = "left"
     style: str | None = None
     no_wrap: bool = False
+    min_width: int | None = None
 
 
 def print_table(
@@ -98,6 +99,7 @@ def print_table(
                 justify=col.justify,
                 style=col.style,
                 no_wrap=col.no_wrap,
+                min_width=col.min_width,
             )
         for row in rows:
             table.add_row(*[_cell(v) for v in row])
@@ -141,6 +143,8 @@ def _cell(value: Any) -> Any:
         from rich.text import Text
 
         return Text(value)  # never interpret user text as rich markup
+    if isinstance(value, (int, float)):
+        return str(value)
     return value
 
 
@@ -159,6 +163,22 @@ def _plain(value: Any) -> str:
 
 def when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
+
+
+def ago(value: datetime) -> str:
+    """How long ago, for people: 'just now', '5 min ago', '3 h ago', '2 d ago', a date."""
+    from moviecli.models import utcnow
+
+    seconds = (utcnow() - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)} d ago"
+    return value.strftime("%Y-%m-%d")
 
 
 def page_caption(total: int, page: int, limit: int, noun: str) -> str | None:

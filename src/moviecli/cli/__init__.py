@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from moviecli.cli import auth, config_cmd, db_cmd, users
+from moviecli.cli import auth, config_cmd, db_cmd, projects, templates, users
 from moviecli.cli.app import app
 
 app.command("init")(auth.init)
 app.command("login")(auth.login)
 app.command("logout")(auth.logout)
 app.command("whoami")(auth.whoami)
+app.add_typer(projects.app, name="project")
+app.add_typer(templates.app, name="template")
 app.add_typer(users.app, name="user")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")

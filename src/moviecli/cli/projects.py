@@ -1,0 +1,661 @@
+"""moviecli project …: create, list (the dashboard), show, update, status, collaborators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from moviecli import render
+from moviecli.cli.env import JsonOpt, LimitOpt, PageOpt, YesOpt, acting, confirm, env
+from moviecli.enums import (
+    ASPECT_RATIOS,
+    AUDIENCE_RATINGS,
+    AUDIENCES,
+    GENRES,
+    PROJECT_STATUSES,
+    QUALITY_TIERS,
+    completer,
+)
+from moviecli.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from moviecli.services.projects import EpisodeBoard, ProjectDetail, ProjectRow
+
+app = typer.Typer(
+    help="Projects: create, the dashboard, status, collaborators.", no_args_is_help=True
+)
+collab_app = typer.Typer(help="A project's collaborators.", no_args_is_help=True)
+app.add_typer(collab_app, name="collab")
+
+ProjectArg = typer.Argument(
+    None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
+)
+# The dashboard names phases as the product does: concept → story → characters → …
+PHASE_SHORT = {
+    "initial_concept": "concept",
+    "story_development": "story",
+    "character_creation": "characters",
+    "visual_design": "visuals",
+    "audio_design": "audio",
+    "scene_production": "scenes",
+    "post_production": "post",
+    "final_assembly": "assembly",
+}
+STATUS_STYLE = {
+    "concept": "cyan",
+    "pre-production": "blue",
+    "production": "magenta",
+    "post-production": "yellow",
+    "completed": "green",
+    "on-hold": "red",
+}
+GenreOpt = typer.Option(None, "--genre", help=", ".join(GENRES), autocompletion=completer(GENRES))
+EpisodesOpt = typer.Option(None, "--episodes", help="Planned episodes, 1-50.")
+AudienceOpt = typer.Option(
+    None,
+    "--audience",
+    help="children (G), family (PG), teen (PG-13), adult (R).",
+    autocompletion=completer(AUDIENCES),
+)
+DescriptionOpt = typer.Option(None, "--description", help="What the series is about.")
+RatioOpt = typer.Option(
+    None, "--aspect-ratio", help="16:9, 4:3 or 21:9.", autocompletion=completer(ASPECT_RATIOS)
+)
+DurationOpt = typer.Option(None, "--episode-duration", help="Minutes per episode, 1-180.")
+QualityOpt = typer.Option(
+    None, "--quality", help="draft, standard or premium.", autocompletion=completer(QUALITY_TIERS)
+)
+
+
+def _fields(**kwargs: Any) -> Any:
+    from moviecli.services.projects import Fields
+
+    return Fields(**kwargs)
+
+
+def _short(identifier: str) -> str:
+    return identifier[:8] if render.use_rich() else identifier
+
+
+def _status(status: str) -> Any:
+    if not render.use_rich():
+        return status
+    from rich.text import Text
+
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def _bar(percent: int) -> Any:
+    if not render.use_rich():
+        return f"{percent}%"
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(ProgressBar(total=100, completed=percent, width=8), f"{percent:>3}%")
+    return grid
+
+
+@app.command("create")
+def create(
+    title: str = typer.Argument(..., help="Project title (unique among yours)."),
+    genre: str | None = GenreOpt,
+    episodes: int | None = EpisodesOpt,
+    audience: str | None = AudienceOpt,
+    description: str | None = DescriptionOpt,
+    aspect_ratio: str | None = RatioOpt,
+    episode_duration: int | None = DurationOpt,
+    quality: str | None = QualityOpt,
+    template: str | None = typer.Option(
+        None, "--template", help="Start from a template (moviecli template list)."
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a project. --genre and --episodes are needed unless a template gives them."""
+    from moviecli.services import projects
+
+    fields = _fields(
+        title=title,
+        genre=genre,
+        episode_count=episodes,
+        target_audience=audience,
+        description=description,
+        aspect_ratio=aspect_ratio,
+        episode_duration=episode_duration,
+        quality_tier=quality,
+    )
+    with acting(write=True) as (session, actor):
+        project = projects.create_project(session, actor, fields, template=template)
+        record = projects.public(session, project)
+    if json_out:
+        render.print_json(record)
+        return
+    render.say(
+        f"Created project {record.title!r} ({record.id[:8]}): {record.genre}, "
+        f"{record.episode_count} episodes, {record.target_audience}",
+        quiet=env.quiet,
+    )
+    render.note(f"Next: moviecli chat {_quote(record.title)}", quiet=env.quiet)
+
+
+def _quote(title: str) -> str:
+    import shlex
+
+    return shlex.quote(title)
+
+
+@app.command("list")
+def list_(
+    status: str | None = typer.Option(
+        None, "--status", help="Only this status.", autocompletion=completer(PROJECT_STATUSES)
+    ),
+    genre: str | None = typer.Option(
+        None, "--genre", help="Only this genre.", autocompletion=completer(GENRES)
+    ),
+    mine: bool = typer.Option(False, "--mine", help="Only projects you created."),
+    active: bool = typer.Option(False, "--active", help="Only your active projects."),
+    sort: str = typer.Option(
+        "updated",
+        "--sort",
+        help="updated, created, title or progress.",
+        autocompletion=completer(("updated", "created", "title", "progress")),
+    ),
+    page: PageOpt = 1,
+    limit: LimitOpt = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """The dashboard: the projects you can see, with progress and episodes."""
+    from moviecli.services import projects
+
+    with acting() as (session, actor):
+        result = projects.list_projects(
+            session,
+            actor,
+            status=status,
+            genre=genre,
+            mine=mine,
+            active=active,
+            sort=sort,
+            page=page,
+            limit=limit,
+        )
+        current = actor.preferences.get("currentProject")
+    if json_out:
+        render.print_json(result.map(_row_json))
+        return
+    if not result.items and result.total == 0:
+        render.say(
+            'No projects yet. Create one: moviecli project create "My Series" --template sitcom'
+        )
+        return
+    rows = [_row(r, current) for r in result.items]
+    render.print_table(
+        [
+            render.Column("ID", no_wrap=True),
+            render.Column("Title", min_width=14),
+            render.Column("Genre", no_wrap=True),
+            render.Column("Status", no_wrap=True),
+            render.Column("Progress", no_wrap=True),
+            render.Column("Phase", no_wrap=True),
+            render.Column("Eps", justify="right", no_wrap=True),
+            render.Column("Team", justify="right"),
+            render.Column("Updated", no_wrap=True),
+        ],
+        rows,
+        caption=render.page_caption(result.total, result.page, result.limit, "projects"),
+    )
+
+
+def _row_json(row: ProjectRow) -> dict[str, Any]:
+    data: dict[str, Any] = render.jsonable(row.project)
+    data["episodesFinal"] = row.episodes_final
+    data["ownerName"] = row.owner
+    return data
+
+
+def _row(row: ProjectRow, current: str | None) -> list[Any]:
+    p = row.project
+    title = f"{p.title} *" if p.id == current and render.use_rich() else p.title
+    return [
+        _short(p.id),
+        title,
+        p.genre,
+        _status(p.status),
+        _bar(p.progress.overall_progress),
+        PHASE_SHORT.get(p.progress.current_phase, p.progress.current_phase)
+        if render.use_rich()
+        else p.progress.current_phase,
+        f"{row.episodes_final}/{p.episode_count}",
+        len(p.collaborators),
+        render.ago(p.updated_at) if render.use_rich() else p.updated_at,
+    ]
+
+
+@app.command("show")
+def show(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
+    """Everything about a project: settings, story, phases, media, sessions, episodes."""
+    from moviecli.services import projects
+
+    with acting() as (session, actor):
+        detail = projects.show(session, actor, project)
+    if json_out:
+        render.print_json(_detail_json(detail))
+    else:
+        _render_detail(detail)
+
+
+def _detail_json(detail: ProjectDetail) -> dict[str, Any]:
+    data: dict[str, Any] = render.jsonable(detail.project)
+    data["owner"] = render.jsonable(detail.owner)
+    data["collaboratorUsers"] = render.jsonable(detail.collaborators)
+    data["phases"] = render.jsonable(detail.phases)
+    data["mediaCounts"] = detail.media_counts
+    data["sessions"] = render.jsonable(detail.sessions)
+    data["episodeBoard"] = render.jsonable(detail.episodes)
+    return data
+
+
+PHASE_MARK = {"done": "✓", "current": "▶", "available": "○", "blocked": "✗"}
+PHASE_STYLE = {"done": "green", "current": "bold yellow", "available": "cyan", "blocked": "dim"}
+
+
+def _render_detail(d: ProjectDetail) -> None:
+    p = d.project
+    s = p.project_settings
+    collaborators = ", ".join(u.name for u in d.collaborators) or "—"
+    overview: list[tuple[str, Any]] = [
+        ("id", p.id),
+        ("owner", d.owner.name),
+        ("status", _status(p.status)),
+        ("genre", p.genre),
+        ("audience", f"{p.target_audience} ({AUDIENCE_RATINGS[p.target_audience]})"),
+        ("episodes", f"{d.episodes.final_cut}/{p.episode_count} final cut"),
+        ("settings", f"{s.aspect_ratio}, {s.episode_duration} min, {s.quality_tier}"),
+        ("collaborators", collaborators),
+        ("progress", _bar(p.progress.overall_progress)),
+        ("updated", p.updated_at),
+    ]
+    if p.description:
+        overview.insert(1, ("description", p.description))
+    if not render.use_rich():
+        _render_detail_plain(d, overview)
+        return
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    con = render.console()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", no_wrap=True)
+    grid.add_column()
+    for key, value in overview:
+        grid.add_row(key, render._cell(value))
+    con.print(Panel(grid, title=Text(p.title, style="bold"), title_align="left"))
+
+    phases = Table(show_header=False, box=None, padding=(0, 1))
+    for ph in d.phases:
+        why = f"needs {', '.join(ph.blocked_by)}" if ph.blocked_by else ph.state
+        phases.add_row(
+            Text(PHASE_MARK[ph.state], style=PHASE_STYLE[ph.state]),
+            Text(ph.title, style=PHASE_STYLE[ph.state]),
+            Text(why, style="dim"),
+        )
+    media = Table(show_header=False, box=None, padding=(0, 1))
+    for media_type, n in d.media_counts.items():
+        media.add_row(media_type, Text(str(n), style="bold" if n else "dim"))
+    top = Table.grid(padding=(0, 1), expand=True)
+    top.add_column(ratio=3)
+    top.add_column(ratio=2)
+    top.add_row(
+        Panel(phases, title="Phases", title_align="left"),
+        Panel(media, title="Media", title_align="left"),
+    )
+    con.print(top)
+    con.print(Panel(Group(*_story_lines(p)), title="Story", title_align="left"))
+    if d.sessions:
+        sessions = Table(title="Sessions", title_justify="left", header_style="bold")
+        for header in ("ID", "User", "State", "Step", "Messages", "Updated"):
+            sessions.add_column(header)
+        for ses in d.sessions:
+            sessions.add_row(
+                ses.id[:8],
+                Text(ses.user_name),
+                ses.session_state,
+                ses.current_step,
+                str(ses.messages),
+                render.when(ses.updated_at),
+            )
+        con.print(sessions)
+    _render_board(d.episodes)
+
+
+def _story_lines(p: Any) -> list[Any]:
+    from rich.text import Text
+
+    st = p.story
+    lines: list[Any] = []
+    if st.concept:
+        lines.append(Text.assemble(("Concept: ", "bold"), st.concept))
+    if st.synopsis:
+        lines.append(Text.assemble(("Synopsis: ", "bold"), st.synopsis))
+    if st.characters:
+        lines.append(
+            Text.assemble(("Characters: ", "bold"), ", ".join(c.name for c in st.characters))
+        )
+    if st.scenes:
+        lines.append(Text.assemble(("Scenes: ", "bold"), ", ".join(s.title for s in st.scenes)))
+    if st.directions:
+        lines.append(Text.assemble(("Directions: ", "bold"), str(len(st.directions))))
+    return lines or [Text("Nothing recorded yet: moviecli chat fills it in.", style="dim")]
+
+
+def _render_detail_plain(d: ProjectDetail, overview: list[tuple[str, Any]]) -> None:
+    p = d.project
+    render.print_record([("title", p.title), *overview])
+    st = p.story
+    render.print_record(
+        [
+            ("story.concept", st.concept or ""),
+            ("story.synopsis", st.synopsis or ""),
+            ("story.characters", [c.name for c in st.characters]),
+            ("story.scenes", [s.title for s in st.scenes]),
+        ]
+    )
+    for ph in d.phases:
+        render.say(f"phase\t{ph.id}\t{ph.state}\t{','.join(ph.blocked_by)}")
+    for media_type, n in d.media_counts.items():
+        render.say(f"media\t{media_type}\t{n}")
+    for ses in d.sessions:
+        render.say(
+            f"session\t{ses.id}\t{ses.user_name}\t{ses.session_state}\t"
+            f"{ses.current_step}\t{ses.messages}"
+        )
+    for e in d.episodes.episodes:
+        c = e.counts
+        render.say(
+            f"episode\t{e.episode}\t{e.status}\t{c['storyboard']}\t"
+            f"{c['video_segment']}\t{c['audio']}\t{c['final_video']}"
+        )
+
+
+EPISODE_STYLE = {"planned": "dim", "in-production": "yellow", "final-cut": "bold green"}
+
+
+def _render_board(board: EpisodeBoard) -> None:
+    rows = []
+    for e in board.episodes:
+        c = e.counts
+        state: Any = e.status
+        if render.use_rich():
+            from rich.text import Text
+
+            state = Text(e.status, style=EPISODE_STYLE[e.status])
+        rows.append(
+            [e.episode, state, c["storyboard"], c["video_segment"], c["audio"], c["final_video"]]
+        )
+    render.print_table(
+        [
+            render.Column("Ep", justify="right"),
+            "Status",
+            render.Column("Storyboards", justify="right"),
+            render.Column("Segments", justify="right"),
+            render.Column("Audio", justify="right"),
+            render.Column("Final", justify="right"),
+        ],
+        rows,
+        title=f"Episodes: {board.final_cut}/{board.total} final cut",
+    )
+
+
+@app.command("episodes")
+def episodes(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
+    """The episode board: storyboards, segments, audio and final cut per episode."""
+    from moviecli.services import projects
+
+    with acting() as (session, actor):
+        board = projects.board(session, actor, project)
+    if json_out:
+        render.print_json(board)
+    else:
+        _render_board(board)
+
+
+@app.command("update")
+def update(
+    project: str | None = ProjectArg,
+    title: str | None = typer.Option(None, "--title", help="New title."),
+    description: str | None = DescriptionOpt,
+    genre: str | None = GenreOpt,
+    episodes: int | None = EpisodesOpt,
+    audience: str | None = AudienceOpt,
+    aspect_ratio: str | None = RatioOpt,
+    episode_duration: int | None = DurationOpt,
+    quality: str | None = QualityOpt,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a project's fields and settings (creator, collaborators, admins)."""
+    from moviecli.services import projects
+
+    fields = _fields(
+        title=title,
+        genre=genre,
+        episode_count=episodes,
+        target_audience=audience,
+        description=description,
+        aspect_ratio=aspect_ratio,
+        episode_duration=episode_duration,
+        quality_tier=quality,
+    )
+    with acting(write=True) as (session, actor):
+        updated, changes = projects.update(session, actor, project, fields)
+        record = projects.public(session, updated)
+    if json_out:
+        render.print_json(record)
+    elif not changes:
+        render.say(f"{record.title!r}: nothing changed", quiet=env.quiet)
+    else:
+        for ch in changes:
+            render.say(f"{ch.field}: {ch.old!r} → {ch.new!r}", quiet=env.quiet)
+
+
+@app.command("use")
+def use(
+    project: str | None = typer.Argument(None, metavar="[PROJECT]", help="Title or id."),
+    clear: bool = typer.Option(False, "--clear", help="Unset your current project."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a project your current one, the default for commands that take one."""
+    from moviecli.errors import UsageError
+    from moviecli.services import projects
+
+    if clear == (project is not None):
+        raise UsageError("pass a PROJECT or --clear")
+    with acting(write=True) as (session, actor):
+        if clear:
+            cleared = projects.clear_current(session, actor)
+            if json_out:
+                render.print_json({"currentProject": None})
+            else:
+                render.say(
+                    "Cleared your current project." if cleared else "No current project was set.",
+                    quiet=env.quiet,
+                )
+            return
+        assert project is not None
+        chosen = projects.use(session, actor, project)
+        record = projects.public(session, chosen)
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(f"Current project: {record.title} ({record.id[:8]})", quiet=env.quiet)
+
+
+def _report_status(record: Any, old: str, json_out: bool) -> None:
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(f"{record.title}: {old} → {record.status}", quiet=env.quiet)
+
+
+@app.command("status")
+def status(
+    project: str = typer.Argument(..., metavar="PROJECT", help="Title or id."),
+    new: str = typer.Argument(
+        ...,
+        metavar="NEW",
+        help="Next status: concept → pre-production → production → "
+        "post-production → completed, or on-hold.",
+        autocompletion=completer(PROJECT_STATUSES),
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Move a project one status forward (or on hold)."""
+    from moviecli.services import projects
+
+    with acting(write=True) as (session, actor):
+        moved, old = projects.set_status(session, actor, project, new)
+        record = projects.public(session, moved)
+    _report_status(record, old, json_out)
+
+
+@app.command("hold")
+def hold(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
+    """Put a project on hold (resume returns it to where it was)."""
+    from moviecli.services import projects
+
+    with acting(write=True) as (session, actor):
+        moved, old = projects.hold(session, actor, project)
+        record = projects.public(session, moved)
+    _report_status(record, old, json_out)
+
+
+@app.command("resume")
+def resume(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
+    """Take a project off hold, back to the status it was put on hold from."""
+    from moviecli.services import projects
+
+    with acting(write=True) as (session, actor):
+        moved, old = projects.resume(session, actor, project)
+        record = projects.public(session, moved)
+    _report_status(record, old, json_out)
+
+
+@app.command("delete")
+def delete(
+    project: str = typer.Argument(..., metavar="PROJECT", help="Title or id."),
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a project with its sessions, messages and media (creator or admin)."""
+    from moviecli.services import access, projects
+
+    with acting() as (session, actor):
+        target = projects.resolve(session, actor, project)
+        access.require_owner_or_admin(actor, target, "delete it")
+    confirm(f"Delete project {target.title!r} with all its sessions and media?", yes=yes)
+    with acting(write=True) as (session, actor):
+        result = projects.delete(session, actor, target.id)
+    if json_out:
+        render.print_json(
+            {
+                "deleted": render.jsonable(result.project),
+                "sessions": result.sessions,
+                "messages": result.messages,
+                "media": result.media,
+            }
+        )
+    else:
+        render.say(
+            f"Deleted project {result.project.title!r} ({result.sessions} sessions, "
+            f"{result.messages} messages, {result.media} media)",
+            quiet=env.quiet,
+        )
+
+
+@app.command("export")
+def export(
+    project: str | None = ProjectArg,
+    fmt: str = typer.Option("json", "--format", help="json (toml comes with apply)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE."),
+) -> None:
+    """Export a project (stdout by default)."""
+    import json
+
+    from moviecli.services import projects
+
+    if fmt != "json":
+        raise ValidationFailed({"format": f"{fmt!r} is not one of: json"})
+    with acting() as (session, actor):
+        detail = projects.show(session, actor, project)
+    text = json.dumps(_detail_json(detail), ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        render.say(text.rstrip("\n"))
+        return
+    output.write_text(text, encoding="utf-8")
+    render.note(f"Wrote {output}", quiet=env.quiet)
+
+
+# --- collaborators ---------------------------------------------------------------------------
+
+
+@collab_app.command("add")
+def collab_add(
+    project: str = typer.Argument(..., metavar="PROJECT"),
+    user: str = typer.Argument(..., metavar="USER", help="Email (or id, for admins)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a collaborator (creator or admin)."""
+    from moviecli.services import projects
+
+    with acting(write=True) as (session, actor):
+        proj, person, added = projects.add_collaborator(session, actor, project, user)
+        record = projects.public(session, proj)
+    if json_out:
+        render.print_json(record)
+    elif added:
+        render.say(f"{person.email} now collaborates on {proj.title!r}", quiet=env.quiet)
+    else:
+        render.say(f"{person.email} already collaborates on {proj.title!r}", quiet=env.quiet)
+
+
+@collab_app.command("remove")
+def collab_remove(
+    project: str = typer.Argument(..., metavar="PROJECT"),
+    user: str = typer.Argument(..., metavar="USER", help="Email (or id, for admins)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove a collaborator (creator or admin)."""
+    from moviecli.services import projects
+
+    with acting(write=True) as (session, actor):
+        proj, person = projects.remove_collaborator(session, actor, project, user)
+        record = projects.public(session, proj)
+    if json_out:
+        render.print_json(record)
+    else:
+        render.say(f"{person.email} no longer collaborates on {proj.title!r}", quiet=env.quiet)
+
+
+@collab_app.command("list")
+def collab_list(
+    project: str | None = ProjectArg,
+    page: PageOpt = 1,
+    limit: LimitOpt = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """List a project's collaborators."""
+    from moviecli.services import projects
+
+    with acting() as (session, actor):
+        proj, result = projects.list_collaborators(session, actor, project, page=page, limit=limit)
+    if json_out:
+        render.print_json(result)
+        return
+    render.print_table(
+        ["ID", "Email", "Name"],
+        [(_short(u.id), u.email, u.name) for u in result.items],
+        title=f"Collaborators on {proj.title}",
+    )
