@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import typer
+import typer.core
 from typer import _click  # typer ≥ 0.29 bundles its own click: catch its classes
+from typer._coercion import RuntimeParam, TypeDescriptor
 from typer.core import TyperGroup
 
 from moviecli import __version__
@@ -69,6 +72,46 @@ class MovieCliGroup(TyperGroup):
                 want_json,
             )
         sys.exit(int(code))
+
+
+# typer 0.29 coerces every parameter value through a pydantic TypeAdapter, built on first
+# use: the root's --db and -q on every subcommand would import pydantic (about 80 ms) for
+# `config path` or `user --help`, which never need it. A value that already has its
+# parameter's plain type (a str from the command line, a bool flag, an int default) is
+# passed through as typer's own adapter would; anything else still goes to typer.
+# typer is pinned to 0.29.x (pyproject); tests/test_startup.py notices if this stops working.
+_PLAIN_TYPES = (str, bool, int)
+
+
+@dataclass(frozen=True)
+class _PlainParam(RuntimeParam):
+    descriptor: TypeDescriptor
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if type(value) is self.annotation:
+            return value
+        return _typer_build_runtime_param(self.descriptor).coerce(value, param=param, ctx=ctx)
+
+
+_typer_build_runtime_param = typer.core.build_runtime_param  # type: ignore[attr-defined]
+
+
+def _build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
+    if (
+        descriptor.annotation in _PLAIN_TYPES
+        and descriptor.file_annotation is None
+        and descriptor.parameter_info.parser is None
+        and not descriptor.is_ranged
+    ):
+        return _PlainParam(
+            annotation=descriptor.annotation,
+            parameter_info=descriptor.parameter_info,
+            descriptor=descriptor,
+        )
+    return _typer_build_runtime_param(descriptor)
+
+
+typer.core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined]
 
 
 def report(code: int, kind: str, message: str, details: dict[str, Any], want_json: bool) -> int:
