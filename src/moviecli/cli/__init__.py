@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moviecli.cli import auth, config_cmd, db_cmd, projects, templates, users
+from moviecli.cli import auth, config_cmd, db_cmd, projects, schema_cmd, templates, users
 from moviecli.cli.app import app
 
 app.command("init")(auth.init)
@@ -14,6 +14,7 @@ app.add_typer(templates.app, name="template")
 app.add_typer(users.app, name="user")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
+app.command("schema")(schema_cmd.schema)
 
 
 def main() -> None:
