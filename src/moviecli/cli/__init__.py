@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from moviecli.cli import auth, config_cmd, db_cmd, projects, schema_cmd, templates, users
+from moviecli.cli import (
+    apply_cmd,
+    auth,
+    config_cmd,
+    db_cmd,
+    projects,
+    schema_cmd,
+    templates,
+    users,
+)
 from moviecli.cli.app import app
 
 app.command("init")(auth.init)
@@ -14,6 +23,7 @@ app.add_typer(templates.app, name="template")
 app.add_typer(users.app, name="user")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
+app.command("apply")(apply_cmd.apply)
 app.command("schema")(schema_cmd.schema)
 
 

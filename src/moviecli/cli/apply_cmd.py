@@ -1,0 +1,80 @@
+"""moviecli apply: declarative setup of projects from a TOML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from moviecli import render
+from moviecli.cli.env import JsonOpt, acting, env
+
+SYMBOL = {"create": "+", "update": "~", "remove": "-", "unchanged": "=", "kept": "·"}
+
+
+def apply(
+    file: Path = typer.Argument(..., metavar="FILE.toml", help="The projects to set up."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create or update projects, collaborators and media to match FILE.toml.
+
+    Idempotent: re-running an unchanged file changes nothing. The whole file is checked
+    first; any problem applies nothing. Each project is then committed on its own.
+    """
+    from moviecli.services import apply as service
+
+    with acting() as (session, actor):
+        plan = service.load(session, actor, file)
+    if not dry_run and plan.changed:
+        for project_plan in plan.projects:
+            if not project_plan.changed:
+                continue
+            with acting(write=True) as (session, actor):
+                project = service.execute(session, actor, project_plan)
+            project_plan.project_id = project.id
+    if json_out:
+        render.print_json(
+            {
+                "dryRun": dry_run,
+                "changed": plan.changed,
+                "projects": [_plan_json(p) for p in plan.projects],
+            }
+        )
+        return
+    for p in plan.projects:
+        render.say(f"{SYMBOL[p.action]} project {p.title!r}: {p.action}")
+        for change in p.changes:
+            render.say(f"    {change.field}: {change.old!r} → {change.new!r}")
+        for item in p.items:
+            label = "not in file (kept)" if item.action == "kept" else item.action
+            render.say(f"  {SYMBOL[item.action]} {item.kind} {item.name}: {label}")
+            for change in item.changes:
+                render.say(f"      {change.field}: {change.old!r} → {change.new!r}")
+    if not plan.changed:
+        render.say("Nothing to change: the database already matches the file.")
+    elif dry_run:
+        render.say("Dry run: nothing was written.")
+    else:
+        render.note(
+            f"Applied {sum(p.changed for p in plan.projects)} project(s).", quiet=env.quiet
+        )
+
+
+def _plan_json(p: Any) -> dict[str, Any]:
+    return {
+        "title": p.title,
+        "action": p.action,
+        "projectId": p.project_id,
+        "changes": render.jsonable(p.changes),
+        "items": [
+            {
+                "kind": i.kind,
+                "name": i.name,
+                "action": i.action,
+                "changes": render.jsonable(i.changes),
+            }
+            for i in p.items
+        ],
+    }

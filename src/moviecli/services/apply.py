@@ -1,0 +1,522 @@
+"""``moviecli apply FILE.toml``: declarative, idempotent setup of projects (SPEC section 6).
+
+Three stages, so that a bad file changes nothing and a killed run leaves whole projects:
+
+1. **read** the file and check every entry, collecting every problem with its place
+   (``project[1].media[2].file: …``) — nothing is written when there is any;
+2. **plan** against the database: create / update (old → new per field) / unchanged for each
+   project, collaborator and media entry, and what exists but is not in the file (kept);
+3. **apply** the plan, one write transaction per project.
+
+Projects are matched by title among the actor's own projects (case-insensitive), media by
+content hash within the project. apply does not manage status, progress or sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, VISIBILITIES
+from moviecli.errors import LimitReached, UsageError, ValidationFailed
+from moviecli.models import Project, ProjectCollaborator, Template, User
+from moviecli.services import projects
+from moviecli.services.resolve import user_by_email
+
+PROJECT_KEYS = {
+    "title",
+    "description",
+    "genre",
+    "episodeCount",
+    "targetAudience",
+    "template",
+    "collaborators",
+    "projectSettings",
+    "media",
+}
+SETTINGS_KEYS = {
+    "aspectRatio": "aspect_ratio",
+    "episodeDuration": "episode_duration",
+    "qualityTier": "quality_tier",
+}
+FIELD_KEYS = {
+    "title": "title",
+    "description": "description",
+    "genre": "genre",
+    "episodeCount": "episode_count",
+    "targetAudience": "target_audience",
+}
+MEDIA_KEYS = {
+    "file",
+    "sha256",
+    "mediaType",
+    "description",
+    "tags",
+    "relatedElements",
+    "styleReference",
+    "status",
+    "visibility",
+    "filename",
+}
+RELATED_KEYS = {"episode", "scene", "characters", "timestamp"}
+
+
+# --- 1. read and check --------------------------------------------------------------------------
+
+
+@dataclass
+class MediaEntry:
+    place: str
+    media_type: str
+    path: Path | None
+    sha256: str
+    description: str | None = None
+    tags: list[str] | None = None
+    related: dict[str, Any] | None = None
+    style_reference: bool = False
+    status: str | None = None
+    visibility: str | None = None
+
+
+@dataclass
+class ProjectEntry:
+    place: str
+    title: str
+    fields: projects.Fields
+    template: str | None
+    collaborators: list[str] | None
+    media: list[MediaEntry] | None
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Checker:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.problems: dict[str, str] = {}
+
+    def problem(self, place: str, message: str) -> None:
+        self.problems.setdefault(place, message)
+
+    def typed(self, place: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        if value is None:
+            return None
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            self.problem(place, f"must be {what}")
+            return None
+        return value
+
+    def entries(self, data: dict[str, Any]) -> list[ProjectEntry]:
+        for key in sorted(set(data) - {"project"}):
+            self.problem(key, "unknown key (the file holds [[project]] tables)")
+        raw = data.get("project", [])
+        if not isinstance(raw, list) or not raw:
+            self.problem("project", "the file has no [[project]] table")
+            return []
+        out = []
+        seen: dict[str, str] = {}
+        for index, item in enumerate(raw, start=1):
+            place = f"project[{index}]"
+            if not isinstance(item, dict):
+                self.problem(place, "must be a table")
+                continue
+            entry = self.project(place, item)
+            if entry is None:
+                continue
+            key = entry.title.lower()
+            if key in seen:
+                self.problem(f"{place}.title", f"{entry.title!r} is also {seen[key]}'s title")
+            seen.setdefault(key, place)
+            out.append(entry)
+        return out
+
+    def project(self, place: str, item: dict[str, Any]) -> ProjectEntry | None:
+        for key in sorted(set(item) - PROJECT_KEYS):
+            self.problem(f"{place}.{key}", "unknown field")
+        values: dict[str, Any] = {}
+        for key, attr in FIELD_KEYS.items():
+            kind: type = int if key == "episodeCount" else str
+            values[attr] = self.typed(
+                f"{place}.{key}",
+                item.get(key),
+                kind,
+                "a whole number" if kind is int else "a string",
+            )
+        settings = item.get("projectSettings", {})
+        if not isinstance(settings, dict):
+            self.problem(f"{place}.projectSettings", "must be a table")
+            settings = {}
+        for key in sorted(set(settings) - set(SETTINGS_KEYS)):
+            self.problem(f"{place}.projectSettings.{key}", "unknown field")
+        for key, attr in SETTINGS_KEYS.items():
+            kind = int if key == "episodeDuration" else str
+            values[attr] = self.typed(
+                f"{place}.projectSettings.{key}",
+                settings.get(key),
+                kind,
+                "a whole number" if kind is int else "a string",
+            )
+        fields = projects.Fields(**values)
+        for name, message in projects.validate(fields).items():
+            self.problem(f"{place}.{name}", message)
+        title = (fields.title or "").strip()
+        if not title:
+            self.problem(f"{place}.title", "is required")
+        template = self.typed(f"{place}.template", item.get("template"), str, "a string")
+        collaborators = self.string_list(f"{place}.collaborators", item.get("collaborators"))
+        media = None
+        if "media" in item:
+            raw_media = item["media"]
+            if not isinstance(raw_media, list):
+                self.problem(f"{place}.media", "must be an array of tables ([[project.media]])")
+            else:
+                checked = [
+                    self.media(f"{place}.media[{i}]", m) for i, m in enumerate(raw_media, start=1)
+                ]
+                media = [m for m in checked if m is not None]
+                self.duplicate_media(media)
+        return ProjectEntry(place, title, fields, template, collaborators, media)
+
+    def string_list(self, place: str, value: Any) -> list[str] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(place, "must be a list of strings")
+            return None
+        return [v.strip() for v in value]
+
+    def media(self, place: str, item: Any) -> MediaEntry | None:
+        if not isinstance(item, dict):
+            self.problem(place, "must be a table")
+            return None
+        for key in sorted(set(item) - MEDIA_KEYS):
+            self.problem(f"{place}.{key}", "unknown field")
+        media_type = item.get("mediaType")
+        if media_type not in MEDIA_FAMILIES:
+            self.problem(
+                f"{place}.mediaType",
+                f"{media_type!r} is not one of: {', '.join(MEDIA_FAMILIES)}"
+                if media_type is not None
+                else "is required",
+            )
+        for key, allowed in (("status", MEDIA_STATUSES), ("visibility", VISIBILITIES)):
+            if key in item and item[key] not in allowed:
+                self.problem(
+                    f"{place}.{key}", f"{item[key]!r} is not one of: {', '.join(allowed)}"
+                )
+        path = None
+        sha = None
+        if "file" in item:
+            rel = self.typed(f"{place}.file", item["file"], str, "a path")
+            if rel is not None:
+                path = (self.base / rel).resolve()
+                if not path.is_file():
+                    self.problem(f"{place}.file", f"no such file: {rel}")
+                    path = None
+                else:
+                    sha = _sha256(path)
+        elif "sha256" in item:
+            sha = self.typed(f"{place}.sha256", item["sha256"], str, "a hex digest")
+            if sha is not None and (
+                len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha)
+            ):
+                self.problem(f"{place}.sha256", "must be 64 lowercase hex digits")
+                sha = None
+        else:
+            self.problem(f"{place}.file", "is required (or sha256 of media already stored)")
+        related = item.get("relatedElements")
+        if related is not None:
+            if not isinstance(related, dict):
+                self.problem(f"{place}.relatedElements", "must be a table")
+                related = None
+            else:
+                for key in sorted(set(related) - RELATED_KEYS):
+                    self.problem(f"{place}.relatedElements.{key}", "unknown field")
+                self.typed(
+                    f"{place}.relatedElements.episode",
+                    related.get("episode"),
+                    int,
+                    "a whole number",
+                )
+                self.typed(f"{place}.relatedElements.scene", related.get("scene"), str, "a string")
+                self.string_list(f"{place}.relatedElements.characters", related.get("characters"))
+                self.typed(
+                    f"{place}.relatedElements.timestamp",
+                    related.get("timestamp"),
+                    (int, float),
+                    "a number of seconds",
+                )
+        style = self.typed(
+            f"{place}.styleReference", item.get("styleReference"), bool, "true or false"
+        )
+        if sha is None or media_type not in MEDIA_FAMILIES:
+            return None
+        return MediaEntry(
+            place=place,
+            media_type=str(media_type),
+            path=path,
+            sha256=sha,
+            description=self.typed(
+                f"{place}.description", item.get("description"), str, "a string"
+            ),
+            tags=self.string_list(f"{place}.tags", item.get("tags")),
+            related=related,
+            style_reference=bool(style),
+            status=item.get("status"),
+            visibility=item.get("visibility"),
+        )
+
+    def duplicate_media(self, media: list[MediaEntry]) -> None:
+        seen: dict[str, str] = {}
+        for entry in media:
+            if entry.sha256 in seen:
+                self.problem(entry.place, f"the same content as {seen[entry.sha256]}")
+            seen.setdefault(entry.sha256, entry.place)
+
+
+# --- 2. plan ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class ItemPlan:
+    kind: str  # collaborator | media
+    name: str
+    action: str  # create | update | remove | unchanged | kept
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class ProjectPlan:
+    title: str
+    action: str  # create | update | unchanged
+    project_id: str | None
+    changes: list[FieldChange] = field(default_factory=list)
+    items: list[ItemPlan] = field(default_factory=list)
+    entry: ProjectEntry | None = None
+    desired: dict[str, Any] = field(default_factory=dict)
+    collaborator_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "unchanged" or any(
+            i.action not in ("unchanged", "kept") for i in self.items
+        )
+
+
+@dataclass
+class Plan:
+    projects: list[ProjectPlan]
+
+    @property
+    def changed(self) -> bool:
+        return any(p.changed for p in self.projects)
+
+
+def _desired_fields(
+    session: Session, entry: ProjectEntry, problems: dict[str, str]
+) -> dict[str, Any]:
+    desired: dict[str, Any] = {}
+    if entry.template is not None:
+        template = session.get(Template, entry.template.strip().lower())
+        if template is None:
+            problems[f"{entry.place}.template"] = f"template {entry.template!r} not found"
+        else:
+            desired.update(
+                genre=template.genre,
+                target_audience=template.target_audience,
+                episode_count=template.episode_count,
+                aspect_ratio=template.aspect_ratio,
+                episode_duration=template.episode_duration,
+                quality_tier=template.quality_tier,
+            )
+    desired.update(entry.fields.given())
+    desired["title"] = entry.title
+    if "description" in desired:
+        desired["description"] = desired["description"].strip()
+    return desired
+
+
+def plan(
+    session: Session,
+    actor: User,
+    entries: list[ProjectEntry],
+    *,
+    problems: dict[str, str] | None = None,
+) -> Plan:
+    """Compare the file with the database; every problem (the file's own ``problems`` and
+    those found here) is raised at once."""
+    problems = dict(problems or {})
+    limits: dict[str, str] = {}
+    owned = {
+        p.title.lower(): p
+        for p in session.exec(select(Project).where(col(Project.created_by) == actor.id)).all()
+    }
+    plans = []
+    to_create = 0
+    for entry in entries:
+        desired = _desired_fields(session, entry, problems)
+        existing = owned.get(entry.title.lower())
+        project_plan = ProjectPlan(
+            entry.title,
+            "create" if existing is None else "unchanged",
+            existing.id if existing else None,
+            entry=entry,
+            desired=desired,
+        )
+        if existing is None:
+            to_create += 1
+            for key, flag in (("genre", "genre"), ("episode_count", "episodeCount")):
+                if desired.get(key) is None:
+                    problems[f"{entry.place}.{flag}"] = "is required for a new project"
+        else:
+            for attr, new in desired.items():
+                old = getattr(existing, attr)
+                if old != new:
+                    project_plan.changes.append(FieldChange(projects.FIELD_NAMES[attr], old, new))
+            if project_plan.changes:
+                project_plan.action = "update"
+        episodes = desired.get("episode_count")
+        if isinstance(episodes, int) and episodes > actor.max_episodes_per_project:
+            limits[f"{entry.place}.episodeCount"] = (
+                f"{episodes} is above the limit of your subscription tier "
+                f"({actor.tier}: {actor.max_episodes_per_project} episodes per project)"
+            )
+        _plan_collaborators(session, actor, entry, existing, project_plan, problems)
+        plans.append(project_plan)
+    slots = actor.max_projects - len(owned)
+    if to_create > slots:
+        limits["project"] = (
+            f"the file creates {to_create} projects but your subscription "
+            f"tier allows {max(slots, 0)} more ({actor.tier}: "
+            f"{actor.max_projects})"
+        )
+    if problems or limits:
+        all_problems = {**problems, **limits}
+        if problems:
+            raise ValidationFailed(
+                dict(sorted(all_problems.items())),
+                message=f"{len(all_problems)} problem(s) in the file; nothing was applied",
+            )
+        raise LimitReached(
+            f"{len(limits)} subscription limit(s) in the way; nothing was applied",
+            details=dict(sorted(limits.items())),
+        )
+    return Plan(plans)
+
+
+def _plan_collaborators(
+    session: Session,
+    actor: User,
+    entry: ProjectEntry,
+    existing: Project | None,
+    project_plan: ProjectPlan,
+    problems: dict[str, str],
+) -> None:
+    current: dict[str, str] = {}
+    if existing is not None:
+        for user in session.exec(
+            select(User)
+            .join(ProjectCollaborator, col(ProjectCollaborator.user_id) == User.id)
+            .where(col(ProjectCollaborator.project_id) == existing.id)
+        ).all():
+            current[user.email.lower()] = user.email
+    if entry.collaborators is None:
+        project_plan.items += [
+            ItemPlan("collaborator", email, "kept") for email in current.values()
+        ]
+        return
+    wanted: dict[str, str] = {}
+    for index, email in enumerate(entry.collaborators, start=1):
+        person = user_by_email(session, email)
+        place = f"{entry.place}.collaborators[{index}]"
+        if person is None or person.deleted_at is not None:
+            problems[place] = f"no user with email {email!r}"
+        elif person.id == actor.id:
+            problems[place] = "you create the project; you need not collaborate on it"
+        else:
+            wanted[person.email.lower()] = person.email
+            project_plan.collaborator_ids[person.email.lower()] = person.id
+    for key, email in wanted.items():
+        project_plan.items.append(
+            ItemPlan("collaborator", email, "unchanged" if key in current else "create")
+        )
+    for key, email in current.items():
+        if key not in wanted:
+            project_plan.items.append(ItemPlan("collaborator", email, "remove"))
+
+
+# --- 3. apply ---------------------------------------------------------------------------------
+
+
+def load(session: Session, actor: User, path: Path) -> Plan:
+    """Read, check and plan ``path``; raises with every problem when there is any."""
+    checker = _Checker(path.resolve().parent)
+    entries = checker.entries(read_file(path))
+    return plan(session, actor, entries, problems=checker.problems)
+
+
+def execute(session: Session, actor: User, project_plan: ProjectPlan) -> Project:
+    """Apply one project's plan inside the caller's write transaction."""
+    desired = project_plan.desired
+    if project_plan.action == "create":
+        project = projects.create_project(session, actor, projects.Fields(**desired))
+    else:
+        assert project_plan.project_id is not None
+        changed = {
+            attr: desired[attr]
+            for attr in desired
+            if projects.FIELD_NAMES[attr] in {c.field for c in project_plan.changes}
+        }
+        if changed:
+            project, _ = projects.update(
+                session, actor, project_plan.project_id, projects.Fields(**changed)
+            )
+        else:
+            found = session.get(Project, project_plan.project_id)
+            assert found is not None
+            project = found
+    for item in project_plan.items:
+        if item.kind != "collaborator":
+            continue
+        if item.action == "create":
+            session.add(
+                ProjectCollaborator(
+                    project_id=project.id, user_id=project_plan.collaborator_ids[item.name.lower()]
+                )
+            )
+        elif item.action == "remove":
+            user = user_by_email(session, item.name)
+            link = session.get(ProjectCollaborator, (project.id, user.id)) if user else None
+            if link is not None:
+                session.delete(link)
+    session.flush()
+    return project
