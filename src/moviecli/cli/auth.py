@@ -34,9 +34,8 @@ def init(
     from moviecli.services import auth, setup
 
     database = env.database()
-    admin = setup.existing_admin(database)
     password = None
-    if admin is None:
+    if not setup.has_admin(database):
         if not json_out and stdin_is_terminal():
             render.say("Welcome to moviecli. Let's create the first admin account.")
         name = name or ask_text("Your name:", flag="--name")
@@ -77,6 +76,8 @@ def init(
         render.say(
             f"Upgraded database schema {result.schema.before} → {result.schema.after}", quiet=quiet
         )
+        if result.schema.backup:
+            render.say(f"Backup of the previous database: {result.schema.backup}", quiet=quiet)
     added = ", ".join(f"{n} {what}" for what, n in result.added.items() if n)
     render.say(
         f"Added reference data: {added}" if added else "Reference data: nothing missing",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from moviecli.errors import UsageError
 from moviecli.models import User
 from moviecli.services import dbadmin, reference, users
-from moviecli.storage.db import Database
+from moviecli.storage import schema
+from moviecli.storage.db import Database, storage_error
 
 
 @dataclass
@@ -28,15 +30,29 @@ class InitResult:
         )
 
 
-def existing_admin(db: Database) -> User | None:
-    if not db.exists() or db.current_revision() is None:
-        return None
-    with db.session() as session:
-        return session.exec(
-            select(User)
-            .where(User.role == "admin", col(User.deleted_at).is_(None))
-            .order_by(col(User.created_at))
-        ).first()
+def has_admin(db: Database) -> bool:
+    """Whether the database already has an admin (then init needs no name, email, password).
+
+    An older schema is fine here (``initialise`` upgrades it), so this reads the users
+    table directly instead of through a session, which insists on the latest schema.
+    """
+    if not db.exists():
+        return False
+    revision = db.current_revision()
+    if revision is None:
+        return False
+    if revision not in schema.REVISIONS:
+        db.check_schema()  # newer than this code: exit 6 with its own message
+    query = (
+        sa.select(col(User.id))
+        .where(col(User.role) == "admin", col(User.deleted_at).is_(None))
+        .limit(1)
+    )
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+    except sa.exc.DBAPIError as exc:
+        raise storage_error(exc, db) from exc
 
 
 def initialise(

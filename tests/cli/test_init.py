@@ -1,0 +1,175 @@
+"""moviecli init: schema, reference data, the first admin and their login; idempotent."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from tests.conftest import BACKEND, PASSWORD
+from tests.future_schema import code_ahead
+
+ADMIN = ("--name", "Ada Admin", "--email", "ada@example.com", "--password-stdin")
+
+
+def _init(cli, *extra, password=PASSWORD):
+    return cli("init", *ADMIN, *extra, input=password + "\n")
+
+
+def test_first_init_creates_everything_and_logs_the_admin_in(cli, empty_db, home):
+    result = _init(cli)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Created the moviecli database in ")
+    assert lines[1:] == [
+        "Added reference data: 8 workflow steps, 11 media types, 5 templates",
+        "Created admin ada@example.com and logged in.",
+    ]
+    assert result.stderr.startswith("Next: moviecli project create")
+
+    whoami = cli("whoami", "--json")
+    assert whoami.exit_code == 0, whoami.stderr
+    me = whoami.json()
+    assert (me["email"], me["name"], me["role"]) == ("ada@example.com", "Ada Admin", "admin")
+    assert me["subscription"] == {
+        "tier": "enterprise",
+        "maxProjects": 100,
+        "maxEpisodesPerProject": 50,
+    }
+    token = home / "token"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_second_init_says_nothing_is_missing(cli, empty_db):
+    assert _init(cli).exit_code == 0
+    again = cli("init")  # no flags, no terminal: nothing to ask
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == (
+        "Reference data: nothing missing\n"
+        "Admin ada@example.com already exists; nothing else to add.\n"
+    )
+    users = cli("user", "list", "--json").json()
+    assert users["total"] == 1
+
+
+def test_init_json_reports_what_it_did(cli, empty_db):
+    first = cli("init", *ADMIN, "--json", input=PASSWORD + "\n")
+    assert first.exit_code == 0, first.stderr
+    data = first.json()
+    assert data["schemaRevision"] == "0001_initial"
+    assert data["schemaCreated"] is True
+    assert data["referenceAdded"] == {"workflow steps": 8, "media types": 11, "templates": 5}
+    assert data["adminCreated"] is True
+    assert data["admin"]["email"] == "ada@example.com"
+    assert data["loggedIn"] is True
+
+    second = cli("init", "--json").json()
+    assert second["schemaCreated"] is False
+    assert second["referenceAdded"] == {"workflow steps": 0, "media types": 0, "templates": 0}
+    assert second["adminCreated"] is False
+    assert second["loggedIn"] is False
+
+
+def test_init_adds_only_missing_reference_data(cli, empty_db, home):
+    assert _init(cli).exit_code == 0
+    from moviecli.storage.db import database
+
+    with database(empty_db).write() as session:
+        session.connection().exec_driver_sql("DELETE FROM media_types WHERE id = 'sound_effect'")
+    again = cli("init")
+    assert again.exit_code == 0, again.stderr
+    assert "Added reference data: 1 media types\n" in again.stdout
+
+
+def test_init_rerun_with_password_logs_the_admin_in_again(cli, empty_db):
+    assert _init(cli).exit_code == 0
+    assert cli("logout").stdout == "Logged out.\n"
+    again = cli("init", "--password-stdin", input=PASSWORD + "\n")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.endswith("already exists; nothing else to add.\nLogged in.\n")
+    assert cli("whoami", "--json").json()["email"] == "ada@example.com"
+
+
+def test_init_rerun_with_wrong_password_is_refused(cli, empty_db):
+    assert _init(cli).exit_code == 0
+    again = cli("init", "--password-stdin", input="not-the-password\n")
+    assert again.exit_code == 4
+    assert again.stderr == "Error: wrong email or password\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        ((), "--name"),
+        (("--name", "Ada"), "--email"),
+    ],
+)
+def test_init_without_terminal_or_flags_names_the_missing_flag(cli, empty_db, args, flag):
+    result = cli("init", *args)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: no value given (pass {flag})\n"
+    assert result.stdout == ""
+
+
+def test_init_without_password_flag_names_it(cli, empty_db):
+    result = cli("init", "--name", "Ada", "--email", "ada@example.com")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: no password given (pass --password-stdin)\n"
+
+
+def test_init_with_empty_stdin_password(cli, empty_db):
+    result = cli("init", *ADMIN, input="\n")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: no password on stdin\n"
+
+
+def test_init_reports_every_invalid_admin_field(cli, empty_db):
+    result = cli(
+        "init", "--name", " ", "--email", "ada@example", "--password-stdin", input="short\n"
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: invalid input\n"
+        "  email: 'ada@example' is not a valid email address\n"
+        "  name: is required\n"
+        "  password: must be at least 8 characters\n"
+    )
+    # Nobody was created: a corrected run creates the admin.
+    fixed = _init(cli)
+    assert fixed.exit_code == 0, fixed.stderr
+    assert "Created admin ada@example.com and logged in." in fixed.stdout
+
+
+def test_init_upgrades_an_outdated_schema(cli, empty_db, home, monkeypatch, tmp_path):
+    assert _init(cli).exit_code == 0
+    code_ahead(monkeypatch, tmp_path)
+    assert cli("whoami").exit_code == 6
+
+    result = cli("init")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Upgraded database schema 0001_initial → 0002_future\n")
+    if BACKEND == "sqlite":
+        backups = sorted(p.name for p in home.glob("moviecli.db.0001_initial.*.bak"))
+        assert len(backups) == 1
+        assert f"Backup of the previous database: {home / backups[0]}\n" in result.stdout
+    assert "Admin ada@example.com already exists" in result.stdout
+    assert cli("whoami", "--json").json()["email"] == "ada@example.com"
+
+
+def test_init_quiet_prints_nothing(cli, empty_db):
+    result = cli("-q", "init", *ADMIN, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")
+    assert cli("whoami", "--json").json()["role"] == "admin"
+
+
+def test_init_in_a_real_process(cli_process, empty_db, home):
+    result = cli_process("init", *ADMIN, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "Created admin ada@example.com and logged in." in result.stdout
+    whoami = cli_process("whoami", "--json")
+    assert whoami.exit_code == 0, whoami.stderr
+    assert whoami.json()["role"] == "admin"
+    assert oct(os.stat(home / "token").st_mode & 0o777) == oct(0o600)
