@@ -75,7 +75,9 @@ def current_user(session: Session) -> User:
         .where(LoginToken.token_hash == token_hash(token))
     ).first()
     if row is None:
-        raise NotLoggedIn("not logged in (the saved login is no longer valid)")
+        # Revoked (logout, passwd, user delete), swept after expiry, or never valid.
+        source = config.TOKEN_ENV if os.environ.get(config.TOKEN_ENV) else "the saved login"
+        raise NotLoggedIn(f"not logged in: {source} is no longer valid")
     user, expires_at = row
     if expires_at <= utcnow():
         raise NotLoggedIn("your login has expired")
