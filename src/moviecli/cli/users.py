@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -77,6 +78,9 @@ def create(
     """Create a user (admin only)."""
     from moviecli.services import users
 
+    if not password_stdin:
+        with acting() as (_, actor):  # not asking a non-admin for a password first
+            users.check_can_create(actor)
     password = (
         read_secret_from_stdin()
         if password_stdin
@@ -204,7 +208,7 @@ def delete(
     from moviecli.services import users
 
     with acting() as (session, actor):
-        target = users.resolve_user(session, actor, user)
+        target = users.user_to_delete(session, actor, user)
     confirm(f"Delete user {target.email}? They will no longer be able to log in.", yes=yes)
     with acting(write=True) as (session, actor):
         deleted = users.delete_user(session, actor, target.id)
@@ -224,6 +228,9 @@ def passwd(
     """Change your password; your other logins are signed out."""
     from moviecli.services import auth, users
 
+    if not password_stdin:
+        with acting():  # not logged in: say so before asking for a password
+            pass
     password = (
         read_secret_from_stdin() if password_stdin else ask_password("New password:", confirm=True)
     )
@@ -274,7 +281,9 @@ def prefs_set(
 
     with acting(write=True) as (session, actor):
         stored = users.set_preference(session, actor, key, value)
-    render.say(f"{key} = {render.jsonable(stored)!r}", quiet=env.quiet)
+    render.say(
+        f"{key} = {json.dumps(render.jsonable(stored), ensure_ascii=False)}", quiet=env.quiet
+    )
 
 
 @prefs_app.command("unset")

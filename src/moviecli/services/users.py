@@ -247,6 +247,26 @@ def _keep_one_admin(session: Session, leaving: User) -> None:
         raise Conflict(f"{leaving.email} is the last admin", hint="make another user admin first")
 
 
+def check_can_create(actor: User) -> None:
+    """Checked before the CLI asks for the new user's password."""
+    access.require_admin(actor, "create users")
+
+
+def user_to_delete(session: Session, actor: User, ref: str) -> User:
+    """The user ``delete_user`` would delete, checked before the CLI asks to confirm."""
+    access.require_admin(actor, "delete users")
+    user = resolve_user(session, actor, ref)
+    _check_deletable(session, user)
+    return user
+
+
+def _check_deletable(session: Session, user: User) -> None:
+    if user.deleted_at is not None:
+        raise Conflict(f"user {user.email} is already deleted")
+    if user.role == "admin":
+        _keep_one_admin(session, user)
+
+
 def delete_user(session: Session, actor: User, ref: str) -> User:
     """Soft delete: no more logins, tokens revoked, content kept."""
     access.require_admin(actor, "delete users")
@@ -254,10 +274,7 @@ def delete_user(session: Session, actor: User, ref: str) -> User:
     locked = session.get(User, user.id, with_for_update=True)
     assert locked is not None
     user = locked
-    if user.deleted_at is not None:
-        raise Conflict(f"user {user.email} is already deleted")
-    if user.role == "admin":
-        _keep_one_admin(session, user)
+    _check_deletable(session, user)
     user.deleted_at = user.updated_at = utcnow()
     session.add(user)
     session.execute(sa.delete(LoginToken).where(col(LoginToken.user_id) == user.id))
