@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +49,20 @@ from moviecli.services.users import resolve_user
 MAX_EPISODES = 50
 FORWARD = ("concept", "pre-production", "production", "post-production", "completed")
 SORTS = {"updated", "created", "title", "progress"}
+
+
+T = TypeVar("T")
+
+
+def _locked(session: Session, model: type[T], key: Any) -> T | None:
+    """A row loaded for update (``SELECT … FOR UPDATE`` on PostgreSQL) with the values
+    committed before the lock was granted.
+
+    ``populate_existing`` matters: the row may already be in the session (the actor, a
+    project resolved by title), and without it the ORM would keep the values read before
+    the lock, so a concurrent change would be silently overwritten.
+    """
+    return session.get(model, key, with_for_update=True, populate_existing=True)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -111,16 +125,21 @@ def validate(fields: Fields) -> dict[str, str]:
     return problems
 
 
-def _episode_limit(owner: User, episodes: int) -> None:
+def _whose(owner_id: str, actor: User) -> str:
+    return "your" if owner_id == actor.id else "the creator's"
+
+
+def _episode_limit(owner: User, episodes: int, actor: User) -> None:
     if episodes > owner.max_episodes_per_project:
         raise LimitReached(
-            f"episodeCount {episodes} is above the limit of your subscription tier "
+            f"episodeCount {episodes} is above the limit of {_whose(owner.id, actor)} "
+            "subscription tier "
             f"({owner.tier}: {owner.max_episodes_per_project} episodes per project)"
         )
 
 
 def _title_taken(
-    session: Session, owner_id: str, title: str, *, except_id: str | None = None
+    session: Session, owner_id: str, title: str, actor: User, *, except_id: str | None = None
 ) -> None:
     stmt = select(Project.id).where(
         col(Project.created_by) == owner_id, sa.func.lower(Project.title) == title.lower()
@@ -128,7 +147,8 @@ def _title_taken(
     if except_id:
         stmt = stmt.where(col(Project.id) != except_id)
     if session.exec(stmt).first() is not None:
-        raise Conflict(f"you already have a project titled {title!r}")
+        who = "you already have" if owner_id == actor.id else "its creator already has"
+        raise Conflict(f"{who} a project titled {title!r}")
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -185,7 +205,7 @@ def create_project(
     assert merged.title is not None and merged.episode_count is not None
     title = merged.title.strip()
 
-    owner = session.get(User, actor.id, with_for_update=True)  # serialises creates per user
+    owner = _locked(session, User, actor.id)  # serialises creates per user
     assert owner is not None
     count = session.execute(
         sa.select(sa.func.count()).select_from(Project).where(col(Project.created_by) == owner.id)
@@ -195,8 +215,8 @@ def create_project(
             f"maximum projects reached for your subscription tier "
             f"({owner.tier}: {owner.max_projects})"
         )
-    _episode_limit(owner, merged.episode_count)
-    _title_taken(session, owner.id, title)
+    _episode_limit(owner, merged.episode_count, actor)
+    _title_taken(session, owner.id, title, actor)
     now = utcnow()
     project = Project(
         title=title,
@@ -290,7 +310,7 @@ def editable(session: Session, actor: User, ref: str | None) -> Project:
     """Resolve a project the actor will change, locked for the rest of the transaction."""
     project = resolve_or_current(session, actor, ref)
     access.require_edit_project(session, actor, project)
-    locked = session.get(Project, project.id, with_for_update=True)
+    locked = _locked(session, Project, project.id)
     assert locked is not None
     return locked
 
@@ -377,9 +397,12 @@ def list_projects(
         problems["genre"] = f"{genre!r} is not one of: {', '.join(GENRES)}"
     if sort not in SORTS:
         problems["sort"] = f"{sort!r} is not one of: {', '.join(sorted(SORTS))}"
+    try:
+        check_page(page, limit)
+    except ValidationFailed as exc:
+        problems.update(exc.details)  # every invalid option at once
     if problems:
         raise ValidationFailed(problems)
-    check_page(page, limit)
     where = [access.visible_projects(actor)]
     if status:
         where.append(col(Project.status) == status)
@@ -541,15 +564,14 @@ def show(session: Session, actor: User, ref: str | None) -> ProjectDetail:
             select(User).where(col(User.id).in_([project.created_by, *pub.collaborators]))
         ).all()
     }
-    media_counts: dict[str, int] = dict(
-        session.execute(
+    media_counts: dict[str, int] = {
+        media_type: int(n)
+        for media_type, n in session.execute(
             sa.select(col(Media.media_type), sa.func.count())
             .where(col(Media.project_id) == project.id, _current_media())
             .group_by(col(Media.media_type))
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     message_counts = (
         sa.select(sa.func.count())
         .where(col(Message.session_id) == ChatSession.id)
@@ -614,13 +636,13 @@ def update(
     if "title" in given:
         given["title"] = given["title"].strip()
         if given["title"].lower() != project.title.lower():
-            _title_taken(session, project.created_by, given["title"], except_id=project.id)
+            _title_taken(session, project.created_by, given["title"], actor, except_id=project.id)
     if "description" in given:
         given["description"] = given["description"].strip()
     if "episode_count" in given:
         owner = session.get(User, project.created_by)
         assert owner is not None
-        _episode_limit(owner, given["episode_count"])
+        _episode_limit(owner, given["episode_count"], actor)
     changes = []
     for attr, value in given.items():
         old = getattr(project, attr)
@@ -633,7 +655,10 @@ def update(
         try:
             session.flush()
         except IntegrityError as exc:
-            raise Conflict(f"a project titled {project.title!r} already exists") from exc
+            who = (
+                "you already have" if project.created_by == actor.id else "its creator already has"
+            )
+            raise Conflict(f"{who} a project titled {project.title!r}") from exc
     return project, changes
 
 
@@ -643,7 +668,7 @@ def update(
 def use(session: Session, actor: User, ref: str) -> Project:
     """Make a project the actor's current one and add it to their activeProjects."""
     project = resolve(session, actor, ref)
-    user = session.get(User, actor.id, with_for_update=True)
+    user = _locked(session, User, actor.id)
     assert user is not None
     user.preferences = {**user.preferences, "currentProject": project.id}
     user.updated_at = utcnow()
@@ -655,7 +680,7 @@ def use(session: Session, actor: User, ref: str) -> Project:
 
 
 def clear_current(session: Session, actor: User) -> bool:
-    user = session.get(User, actor.id, with_for_update=True)
+    user = _locked(session, User, actor.id)
     assert user is not None
     if "currentProject" not in user.preferences:
         return False
@@ -680,13 +705,33 @@ def set_status(session: Session, actor: User, ref: str | None, new: str) -> tupl
     if new not in PROJECT_STATUSES:
         raise ValidationFailed({"status": f"{new!r} is not one of: {', '.join(PROJECT_STATUSES)}"})
     project = editable(session, actor, ref)
+    return _move(session, project, new)
+
+
+def hold(session: Session, actor: User, ref: str | None) -> tuple[Project, str]:
+    return set_status(session, actor, ref, "on-hold")
+
+
+def resume(session: Session, actor: User, ref: str | None) -> tuple[Project, str]:
+    # Access first: a producer is told they cannot change it, whatever its status.
+    project = editable(session, actor, ref)
+    if project.status != "on-hold":
+        raise InvalidTransition(
+            f"project {project.title!r} is not on hold", hint=f"it is {project.status}"
+        )
+    return _move(session, project, project.held_from or "concept")
+
+
+def _move(session: Session, project: Project, new: str) -> tuple[Project, str]:
     old = project.status
     allowed = allowed_next(project)
     if new not in allowed:
-        raise InvalidTransition(
-            f"cannot move project {project.title!r} from {old} to {new}",
-            hint=f"allowed next: {', '.join(allowed)}" if allowed else "it is completed",
+        message = (
+            f"project {project.title!r} is already on hold"
+            if new == old == "on-hold"
+            else f"cannot move project {project.title!r} from {old} to {new}"
         )
+        raise InvalidTransition(message, hint=f"allowed next: {', '.join(allowed)}")
     if new == "on-hold":
         project.held_from = old
     elif old == "on-hold":
@@ -695,19 +740,6 @@ def set_status(session: Session, actor: User, ref: str | None, new: str) -> tupl
     project.updated_at = utcnow()
     session.add(project)
     return project, old
-
-
-def hold(session: Session, actor: User, ref: str | None) -> tuple[Project, str]:
-    return set_status(session, actor, ref, "on-hold")
-
-
-def resume(session: Session, actor: User, ref: str | None) -> tuple[Project, str]:
-    project = resolve_or_current(session, actor, ref)
-    if project.status != "on-hold":
-        raise InvalidTransition(
-            f"project {project.title!r} is not on hold", hint=f"it is {project.status}"
-        )
-    return set_status(session, actor, project.id, project.held_from or "concept")
 
 
 # --- delete ----------------------------------------------------------------------------------
@@ -729,7 +761,7 @@ def delete(session: Session, actor: User, ref: str) -> Deleted:
     """
     project = resolve(session, actor, ref)
     access.require_owner_or_admin(actor, project, "delete it")
-    locked = session.get(Project, project.id, with_for_update=True)
+    locked = _locked(session, Project, project.id)
     assert locked is not None
     pub = public(session, locked)
     session_ids = select(ChatSession.id).where(col(ChatSession.project_id) == project.id)
@@ -786,7 +818,7 @@ def add_collaborator(
     if session.get(ProjectCollaborator, (project.id, user.id)) is not None:
         return project, user, False
     session.add(ProjectCollaborator(project_id=project.id, user_id=user.id))
-    project = session.get(Project, project.id, with_for_update=True) or project
+    project = _locked(session, Project, project.id) or project
     project.updated_at = utcnow()
     session.add(project)
     session.flush()

@@ -1,0 +1,86 @@
+"""Helpers shared by the project tests: projects through the CLI, and media, sessions and
+messages written directly through the models (the media and chat commands are not
+needed to test what projects derive from them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+MEDIA_FAMILY_MIME = {"image": "image/png", "video": "video/mp4", "audio": "audio/mpeg"}
+
+
+def new_project(cli: Any, title: str, *args: str) -> dict[str, Any]:
+    """``project create TITLE`` (drama, 3 episodes unless ``args`` say otherwise)."""
+    extra = list(args)
+    if "--template" not in extra:
+        if "--genre" not in extra:
+            extra += ["--genre", "drama"]
+        if "--episodes" not in extra:
+            extra += ["--episodes", "3"]
+    result = cli("project", "create", title, *extra, "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = result.json()
+    return data
+
+
+def add_media(
+    database: Any,
+    project_id: str,
+    user_id: str,
+    media_type: str,
+    *,
+    episode: int | None = None,
+    status: str = "active",
+    previous_version: str | None = None,
+    version: int = 1,
+    name: str | None = None,
+) -> str:
+    from moviecli.enums import MEDIA_FAMILIES
+    from moviecli.models import Media
+
+    filename = name or f"{media_type}-{episode}-{status}-{version}.bin"
+    with database.write() as session:
+        media = Media(
+            project_id=project_id,
+            media_type=media_type,
+            episode=episode,
+            status=status,
+            previous_version=previous_version,
+            version=version,
+            filename=filename,
+            mime_type=MEDIA_FAMILY_MIME[MEDIA_FAMILIES[media_type]],
+            size_bytes=10,
+            sha256=hashlib.sha256(f"{project_id}/{filename}".encode()).hexdigest(),
+            created_by=user_id,
+        )
+        session.add(media)
+        session.flush()
+        return media.id
+
+
+def add_session(database: Any, project_id: str, user_id: str, *, messages: int = 2) -> str:
+    """A chat session with ``messages`` alternating user/assistant messages."""
+    from moviecli.models import ChatSession, Message
+
+    with database.write() as session:
+        chat = ChatSession(project_id=project_id, user_id=user_id)
+        session.add(chat)
+        session.flush()
+        numbered = "seq" in Message.model_fields  # messages numbered per session
+        for n in range(messages):
+            extra: dict[str, Any] = {"seq": n + 1} if numbered else {}
+            session.add(
+                Message(
+                    session_id=chat.id,
+                    role="user" if n % 2 == 0 else "assistant",
+                    content=f"message {n}",
+                    **extra,
+                )
+            )
+        if hasattr(chat, "message_count"):
+            chat.message_count = messages
+            session.add(chat)
+        session.flush()
+        return chat.id
