@@ -12,6 +12,7 @@ included.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,16 +155,42 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"invalid config file {path}: {exc}") from exc
     for dotted, value in _flatten(data):
         key = KEYS.get(dotted)
+        where = _where(path, text, dotted)
         if key is None:
             raise ConfigError(
-                f"invalid config file {path}: unknown key {dotted!r}",
+                f"invalid config file {where}: unknown key {dotted!r}",
                 hint="moviecli config show lists the known keys",
             )
         try:
             key.parse(str(value))
         except ValueError as exc:
-            raise ConfigError(f"invalid config file {path}: {dotted} {exc}") from exc
+            raise ConfigError(f"invalid config file {where}: {dotted} {exc}") from exc
     return data
+
+
+_TABLE = re.compile(r"^\[+([^\]]*)\]+")
+
+
+def _where(path: Path, text: str, dotted: str) -> str:
+    """``path, line N`` for the line that sets ``dotted`` (best effort: just ``path``)."""
+    table: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = _TABLE.match(stripped)
+        if header:
+            table = _key_parts(header.group(1))
+            continue
+        name, sep, _ = stripped.partition("=")
+        if not sep or stripped.startswith("#"):
+            continue
+        full = ".".join([*table, *_key_parts(name)])
+        if dotted == full or dotted.startswith(full + "."):  # inline tables too
+            return f"{path}, line {number}"
+    return str(path)
+
+
+def _key_parts(key: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in key.split(".") if part.strip()]
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
