@@ -412,9 +412,7 @@ def test_non_admin_cannot_update_another_user(cli, bob, carol, login_as):
     login_as(bob)
     by_email = cli("user", "update", "carol@example.com", "--name", "Mallory")
     assert by_email.exit_code == 4
-    assert by_email.stderr == (
-        "Error: only carol@example.com or an admin can change this user\n"
-    )
+    assert by_email.stderr == "Error: only carol@example.com or an admin can change this user\n"
     by_id = cli("user", "update", carol.id, "--name", "Mallory")
     assert by_id.exit_code == 3
     assert by_id.stderr == f"Error: user {carol.id!r} not found\n"

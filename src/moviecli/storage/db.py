@@ -139,7 +139,13 @@ def lock_row(session: Session, model: type[T], key: Any) -> T | None:
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StorageError(
+            f"cannot parse database URL {url!r}",
+            hint="use sqlite:///PATH or postgresql+psycopg://…",
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -187,7 +193,7 @@ def storage_error(exc: BaseException, db: Database) -> StorageError:
     if "file is not a database" in lowered or "malformed" in lowered:
         return StorageError(
             f"{db.describe()} is not a SQLite database or is corrupt",
-            hint="restore it from a backup (moviecli db backup makes one)",
+            hint="restore it from a backup made with moviecli db backup",
         )
     if "unable to open database" in lowered:
         return StorageError(
