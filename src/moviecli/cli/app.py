@@ -42,8 +42,17 @@ class MovieCliGroup(TyperGroup):
                 **extra,
             )
             code = code if isinstance(code, int) else 0
+            if code == ExitCode.INTERRUPTED:
+                # typer turns a KeyboardInterrupt in a command into a silent Exit(130).
+                sys.stderr.write("\n")
+                report(ExitCode.INTERRUPTED, "interrupted", "interrupted", {}, want_json)
         except MovieCliError as exc:
             code = report(exc.exit_code, exc.code, str(exc), exc.details, want_json)
+        except _click.exceptions.NoArgsIsHelpError as exc:
+            # A group run without a command: its help, not a one-line error (the rich help
+            # has already been printed to stdout; the plain one is the exception's message).
+            exc.show()
+            code = exc.exit_code
         except _click.exceptions.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx else "moviecli"
             message = exc.format_message().rstrip(".")
