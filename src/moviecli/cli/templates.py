@@ -107,6 +107,9 @@ def delete(name: str = typer.Argument(..., help="Template name."), yes: YesOpt =
     """Delete a custom template (admin; built-in ones stay)."""
     from moviecli.services import templates
 
+    # Permission, existence and built-in are checked before asking for confirmation.
+    with acting() as (session, actor):
+        name = templates.deletable_template(session, actor, name).name
     confirm(f"Delete template {name!r}?", yes=yes)
     with acting(write=True) as (session, actor):
         t = templates.delete_template(session, actor, name)

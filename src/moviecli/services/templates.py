@@ -98,11 +98,17 @@ def add_template(session: Session, actor: User, data: dict[str, Any]) -> Templat
     return template
 
 
-def delete_template(session: Session, actor: User, name: str) -> Template:
+def deletable_template(session: Session, actor: User, name: str) -> Template:
+    """The custom template ``name``, if the actor may delete it (checked before asking)."""
     access.require_admin(actor, "delete templates")
     template = get_template(session, name)
     if template.builtin:
         raise Conflict(f"{template.name!r} is a built-in template and cannot be deleted")
+    return template
+
+
+def delete_template(session: Session, actor: User, name: str) -> Template:
+    template = deletable_template(session, actor, name)
     session.delete(template)
     session.flush()
     return template
