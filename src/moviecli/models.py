@@ -223,18 +223,25 @@ class ChatSession(SQLModel, table=True):
     awaiting_user_input: bool = Field(default=False)
     last_choices: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
     session_state: str = Field(default="active", max_length=16)
+    # Messages stored so far: the next message's ``seq`` is this plus one, and history pages
+    # are ranges of seq (no COUNT or OFFSET over a long session).
+    message_count: int = Field(default=0)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
 
 class Message(SQLModel, table=True):
-    """One chat message; the integer key orders messages and keys the full-text index."""
+    """One chat message; the integer key orders messages and keys the full-text index.
+
+    ``seq`` numbers the messages of a session 1, 2, 3, … (assigned under the session's lock).
+    """
 
     __tablename__: ClassVar[str] = "messages"
-    __table_args__ = (sa.Index("ix_messages_session_id", "session_id", "id"),)
+    __table_args__ = (sa.Index("ux_messages_session_seq", "session_id", "seq", unique=True),)
 
     id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
     session_id: str = Field(foreign_key="chat_sessions.id", ondelete="CASCADE", max_length=32)
+    seq: int
     role: str = Field(max_length=16)
     content: str = Field(sa_type=sa.Text)
     timestamp: datetime = _created()

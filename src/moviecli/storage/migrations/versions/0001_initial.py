@@ -135,6 +135,7 @@ def upgrade() -> None:
         sa.Column("awaiting_user_input", sa.Boolean(), nullable=False),
         sa.Column("last_choices", JSON, nullable=False),
         sa.Column("session_state", sa.String(length=16), nullable=False),
+        sa.Column("message_count", sa.Integer(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
@@ -227,6 +228,7 @@ def upgrade() -> None:
         "messages",
         sa.Column("id", BIGINT_PK, nullable=False),
         sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("timestamp", TS, nullable=False),
@@ -235,7 +237,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["session_id"], ["chat_sessions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_messages_session_id", "messages", ["session_id", "id"], unique=False)
+    op.create_index("ux_messages_session_seq", "messages", ["session_id", "seq"], unique=True)
 
     op.create_table(
         "project_style_references",
@@ -265,11 +267,17 @@ def upgrade() -> None:
 
 
 def _create_message_search() -> None:
-    """Full-text search over messages, keyed by the message's integer id."""
+    """Full-text search over messages, keyed by the message's integer id.
+
+    Both engines lower-case and neither stems nor strips accents (FTS5's
+    ``remove_diacritics 0``, PostgreSQL's ``simple`` configuration), so they find the same
+    messages.
+    """
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE messages_fts USING fts5("
-            "content, content='messages', content_rowid='id', tokenize='unicode61')"
+            "content, content='messages', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 0')"
         )
         op.execute(
             "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
