@@ -8,7 +8,6 @@ import pytest
 
 import moviecli
 
-
 # --- typer's own usage errors ------------------------------------------------------------------
 
 

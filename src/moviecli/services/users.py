@@ -323,7 +323,9 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
     allowed = _PREF_CHOICES.get(key)
     if allowed is not None and value not in allowed:
         raise ValidationFailed({key: f"{value!r} is not one of: {', '.join(allowed)}"})
-    if key == "defaultEpisodes" and not (isinstance(value, int) and 1 <= value <= MAX_EPISODES):
+    # bool is an int in Python: JSON true must not pass as 1 episode.
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if key == "defaultEpisodes" and not (whole and 1 <= value <= MAX_EPISODES):
         raise ValidationFailed({key: f"must be a whole number from 1 to {MAX_EPISODES}"})
     user = session.get(User, actor.id, with_for_update=True)
     assert user is not None
