@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -178,6 +178,8 @@ class Media(SQLModel, table=True):
         sa.Index("ix_media_project_episode", "project_id", "episode"),
         sa.Index("ix_media_project_created", "project_id", "created_at"),
         sa.Index("ix_media_visibility", "visibility"),
+        # The search cache compares count(*) and max(updated_at) with what it holds.
+        sa.Index("ix_media_updated_at", "updated_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -449,4 +451,109 @@ class TemplatePublic(PublicModel):
                 quality_tier=template.quality_tier,
             ),
             builtin=template.builtin,
+        )
+
+
+class GenerationMetadata(PublicModel):
+    agent_id: str | None = None
+    prompt_used: str | None = None
+    model_version: str | None = None
+    generation_time: datetime | None = None
+    task_id: str | None = None
+
+
+class RelatedElements(PublicModel):
+    characters: list[str] = []
+    episode: int | None = None
+    scene: str | None = None
+    timestamp: float | None = None
+
+
+class TechnicalData(PublicModel):
+    """Only the fields that fit the file's type; the others are left out, never null."""
+
+    duration: float | None = None
+    resolution: str | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+
+
+class MediaPublic(PublicModel):
+    """A media record as ``--json`` prints it: never the vector, ``hasEmbedding`` instead.
+
+    Fields that do not apply (generationMetadata of a hand-made asset, technicalData a
+    type does not have, unset relatedElements) are left out rather than null.
+    """
+
+    id: str
+    project: str
+    media_type: str
+    agent_generated: bool
+    generation_metadata: GenerationMetadata | None = None
+    has_embedding: bool
+    description: str
+    tags: list[str]
+    related_elements: RelatedElements
+    technical_data: TechnicalData
+    version: int
+    previous_version: str | None
+    status: str
+    visibility: str
+    filename: str
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @model_serializer(mode="wrap")
+    def _sparse(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for group in ("generationMetadata", "generation_metadata"):
+            if group in data and data[group] is None:
+                del data[group]
+        for group in (
+            "relatedElements",
+            "related_elements",
+            "technicalData",
+            "technical_data",
+            "generationMetadata",
+            "generation_metadata",
+        ):
+            value = data.get(group)
+            if isinstance(value, dict):
+                data[group] = {k: v for k, v in value.items() if v is not None}
+        return data
+
+    @classmethod
+    def of(cls, media: Media) -> MediaPublic:
+        meta = media.generation_metadata if media.agent_generated else None
+        return cls(
+            id=media.id,
+            project=media.project_id,
+            media_type=media.media_type,
+            agent_generated=media.agent_generated,
+            generation_metadata=GenerationMetadata.model_validate(meta) if meta else None,
+            has_embedding=media.embedding is not None,
+            description=media.description,
+            tags=list(media.tags),
+            related_elements=RelatedElements(
+                characters=list(media.characters),
+                episode=media.episode,
+                scene=media.scene,
+                timestamp=media.timestamp,
+            ),
+            technical_data=TechnicalData.model_validate(media.technical_data or {}),
+            version=media.version,
+            previous_version=media.previous_version,
+            status=media.status,
+            visibility=media.visibility,
+            filename=media.filename,
+            mime_type=media.mime_type,
+            size_bytes=media.size_bytes,
+            sha256=media.sha256,
+            created_by=media.created_by,
+            created_at=media.created_at,
+            updated_at=media.updated_at,
         )

@@ -8,6 +8,7 @@ from moviecli.cli import (
     config_cmd,
     db_cmd,
     projects,
+    media,
     schema_cmd,
     templates,
     users,
@@ -22,6 +23,7 @@ app.add_typer(projects.app, name="project")
 app.add_typer(templates.app, name="template")
 app.add_typer(users.app, name="user")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(media.app, name="media")
 app.add_typer(db_cmd.app, name="db")
 app.command("apply")(apply_cmd.apply)
 app.command("schema")(schema_cmd.schema)

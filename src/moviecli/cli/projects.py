@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 collab_app = typer.Typer(help="A project's collaborators.", no_args_is_help=True)
 app.add_typer(collab_app, name="collab")
+style_app = typer.Typer(help="A project's style references (images).", no_args_is_help=True)
+app.add_typer(style_app, name="style")
 
 ProjectArg = typer.Argument(
     None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
@@ -570,8 +572,12 @@ def delete(
     else:
         render.say(
             f"Deleted project {result.project.title!r} ({result.sessions} sessions, "
+    from moviecli.services import media
+
             f"{result.messages} messages, {result.media} media)",
             quiet=env.quiet,
+        media.mark_files_for_removal(result.media_sha256)  # before the commit
+    media.remove_unused_files(env.database(), result.media_sha256)
         )
 
 
@@ -659,3 +665,50 @@ def collab_list(
         [(_short(u.id), u.email, u.name) for u in result.items],
         title=f"Collaborators on {proj.title}",
     )
+
+
+# --- style references --------------------------------------------------------------------------
+
+
+@style_app.command("add")
+def style_add(
+    project: str = typer.Argument(..., metavar="PROJECT", help="Title, id or id prefix."),
+    media_ref: str = typer.Argument(..., metavar="MEDIA", help="Media id or prefix (an image)."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Link an image (of the project, or a public one) as a style reference."""
+    from moviecli.services import media, projects
+
+    with acting(write=True) as (session, actor):
+        proj, record, added = media.add_style_reference(session, actor, project, media_ref)
+        public = projects.public(session, proj)
+    if json_out:
+        render.print_json(public)
+    elif added:
+        render.say(
+            f"{record.filename} is now a style reference of {proj.title!r}", quiet=env.quiet
+        )
+    else:
+        render.say(
+            f"{record.filename} already is a style reference of {proj.title!r}", quiet=env.quiet
+        )
+
+
+@style_app.command("remove")
+def style_remove(
+    project: str = typer.Argument(..., metavar="PROJECT", help="Title, id or id prefix."),
+    media_ref: str = typer.Argument(..., metavar="MEDIA", help="Media id or id prefix."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Unlink a style reference (the media itself stays)."""
+    from moviecli.services import media, projects
+
+    with acting(write=True) as (session, actor):
+        proj, media_id = media.remove_style_reference(session, actor, project, media_ref)
+        public = projects.public(session, proj)
+    if json_out:
+        render.print_json(public)
+    else:
+        render.say(
+            f"{media_id[:8]} is no longer a style reference of {proj.title!r}", quiet=env.quiet
+        )

@@ -197,6 +197,7 @@ def upgrade() -> None:
     op.create_index("ix_media_project_type", "media", ["project_id", "media_type"], unique=False)
     op.create_index("ix_media_sha256", "media", ["sha256"], unique=False)
     op.create_index("ix_media_visibility", "media", ["visibility"], unique=False)
+    op.create_index("ix_media_updated_at", "media", ["updated_at"], unique=False)
 
     op.create_table(
         "project_collaborators",

@@ -1,0 +1,271 @@
+"""The on-disk float32 matrix that ``media search`` ranks with numpy (SPEC section 4).
+
+Decoding 100,000 embedding blobs from the database for every query would cost more than
+the query; instead the vectors live in a cache beside the data (one per database URL)::
+
+    <data>/cache/search/<url hash>/state.json     which generation, and what it was built from
+    <data>/cache/search/<url hash>/<gen>.vec.npy  N x 384 float32, memory-mapped when read
+    <data>/cache/search/<url hash>/<gen>.meta.npz ids, projects, types, flags of the N rows
+
+The cache remembers ``count(*)`` and ``max(updated_at)`` of the media table (two index
+lookups). When they differ it is refreshed incrementally: rows updated since a little
+before the remembered maximum are read again, and when the counts still differ the ids
+are reconciled (deleted rows dropped, missed ones read). The new generation is written
+beside the old and ``state.json`` replaced atomically, so concurrent readers always see a
+whole generation.
+
+The cache only ranks. Access is decided by the database: the rows of a result page are
+read back through the access filter, so a stale cache can at worst miss or reorder an
+item, never show one the actor may not see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from moviecli.enums import MEDIA_STATUSES, MEDIA_TYPES
+from moviecli.models import Media
+from moviecli.services.embeddings import DIM, MODEL_ID
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+FORMAT = 1
+# Rows whose transaction committed after a later-stamped one: read back this far.
+WINDOW = timedelta(minutes=10)
+FETCH_CHUNK = 2000
+
+# (id, project id, type, status, visibility, previous version, vector bytes or old index)
+Row = tuple[Any, ...]
+
+
+def cache_dir(url: str) -> Path:
+    from moviecli import config
+
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return config.paths().data_dir / "cache" / "search" / key
+
+
+@dataclass
+class View:
+    """One generation of the cache, ready for numpy."""
+
+    ids: npt.NDArray[Any]  # S32
+    vectors: npt.NDArray[np.float32]  # N x DIM (memory-mapped)
+    project: npt.NDArray[np.int32]  # index into projects
+    projects: npt.NDArray[Any]  # S32, sorted
+    media_type: npt.NDArray[np.int8]  # index into MEDIA_TYPES
+    status: npt.NDArray[np.int8]  # index into MEDIA_STATUSES
+    public: npt.NDArray[np.bool_]
+    has_vector: npt.NDArray[np.bool_]
+    newest: npt.NDArray[np.bool_]
+
+    def project_codes(self, project_ids: list[str]) -> npt.NDArray[np.int32]:
+        import numpy as np
+
+        wanted = np.array(sorted({p.encode() for p in project_ids}), dtype="S32")
+        if not len(wanted) or not len(self.projects):
+            return np.empty(0, dtype=np.int32)
+        pos = np.searchsorted(self.projects, wanted)
+        pos = np.clip(pos, 0, len(self.projects) - 1)
+        found = self.projects[pos] == wanted
+        codes: npt.NDArray[np.int32] = pos[found].astype(np.int32)
+        return codes
+
+
+def _signature(session: Session) -> tuple[int, datetime | None]:
+    count, latest = session.execute(
+        sa.select(sa.func.count(col(Media.id)), sa.func.max(col(Media.updated_at)))
+    ).one()
+    return int(count), latest
+
+
+_COLUMNS = (
+    col(Media.id),
+    col(Media.project_id),
+    col(Media.media_type),
+    col(Media.status),
+    col(Media.visibility),
+    col(Media.previous_version),
+    col(Media.embedding),
+)
+
+
+class SearchIndex:
+    def __init__(self, url: str, directory: Path | None = None) -> None:
+        self.directory = directory or cache_dir(url)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any] | None:
+        try:
+            state: dict[str, Any] = json.loads((self.directory / "state.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if state.get("format") != FORMAT or state.get("model") != MODEL_ID:
+            return None
+        return state
+
+    def _load(self, gen: str, *, with_prev: bool = False) -> tuple[View, Any] | None:
+        import numpy as np
+
+        try:
+            vectors = np.load(self.directory / f"{gen}.vec.npy", mmap_mode="r")
+            with np.load(self.directory / f"{gen}.meta.npz") as meta:
+                arrays = {name: meta[name] for name in View.__dataclass_fields__ if name in meta}
+                prev = meta["prev"] if with_prev else None
+        except (OSError, ValueError, KeyError):
+            return None
+        if len(arrays) != len(View.__dataclass_fields__) - 1:
+            return None
+        return View(vectors=vectors, **arrays), prev
+
+    def view(self, session: Session) -> View:
+        """The current generation, refreshed first when the media table changed."""
+        count, latest = _signature(session)
+        stamp = latest.isoformat() if latest else None
+        state = self._state()
+        if state is not None and state["count"] == count and state["latest"] == stamp:
+            loaded = self._load(state["gen"])
+            if loaded is not None:
+                return loaded[0]
+        old = self._load(state["gen"], with_prev=True) if state is not None else None
+        if old is None or state is None or state.get("latest") is None:
+            rows = self._rows(session, None)
+            view, prev = self._build(rows, None)
+        else:
+            since = datetime.fromisoformat(state["latest"]) - WINDOW
+            rows = self._merge(session, old[0], old[1], since, count)
+            view, prev = self._build(rows, old[0].vectors)
+        self._write(view, prev, count, stamp)
+        return view
+
+    # --- refreshing ---------------------------------------------------------------------------
+
+    def _rows(self, session: Session, where: sa.ColumnElement[bool] | None) -> dict[str, Row]:
+        stmt = sa.select(*_COLUMNS)
+        if where is not None:
+            stmt = stmt.where(where)
+        result = session.execute(stmt.execution_options(yield_per=FETCH_CHUNK))
+        return {row[0]: tuple(row) for row in result}
+
+    def _merge(
+        self, session: Session, old: View, prev: Any, since: datetime, count: int
+    ) -> dict[str, Row]:
+        """The old rows, with those changed since ``since`` read again.
+
+        A row kept from the old generation carries the index of its old vector instead
+        of the vector's bytes.
+        """
+        projects = [p.decode() for p in old.projects.tolist()]
+        rows: dict[str, Row] = {}
+        for i, (raw, project, mtype, status, public, has, before) in enumerate(
+            zip(
+                old.ids.tolist(),
+                old.project.tolist(),
+                old.media_type.tolist(),
+                old.status.tolist(),
+                old.public.tolist(),
+                old.has_vector.tolist(),
+                prev.tolist(),
+                strict=True,
+            )
+        ):
+            media_id = raw.decode()
+            rows[media_id] = (
+                media_id,
+                projects[project],
+                MEDIA_TYPES[mtype],
+                MEDIA_STATUSES[status],
+                "public" if public else "private",
+                before.decode() or None,
+                i if has else None,
+            )
+        rows.update(self._rows(session, col(Media.updated_at) >= since))
+        if len(rows) != count:
+            present = set(session.execute(sa.select(col(Media.id))).scalars())
+            for gone in set(rows) - present:
+                del rows[gone]
+            missing = sorted(present - set(rows))
+            for start in range(0, len(missing), FETCH_CHUNK):
+                chunk = missing[start : start + FETCH_CHUNK]
+                rows.update(self._rows(session, col(Media.id).in_(chunk)))
+        return rows
+
+    def _build(self, rows: dict[str, Row], old_vectors: Any) -> tuple[View, Any]:
+        import numpy as np
+
+        ordered = sorted(rows.values(), key=lambda r: r[0])
+        n = len(ordered)
+        projects = np.array(sorted({r[1].encode() for r in ordered}), dtype="S32")
+        project_of = {p: i for i, p in enumerate(projects.tolist())}
+        type_of = {t: i for i, t in enumerate(MEDIA_TYPES)}
+        status_of = {s: i for i, s in enumerate(MEDIA_STATUSES)}
+        vectors = np.zeros((n, DIM), dtype=np.float32)
+        has = np.zeros(n, dtype=np.bool_)
+        for i, r in enumerate(ordered):
+            source = r[6]
+            if isinstance(source, int):
+                vectors[i] = old_vectors[source]
+                has[i] = True
+            elif source is not None and len(source) == DIM * 4:
+                vectors[i] = np.frombuffer(source, dtype=np.float32)
+                has[i] = True
+        referenced = {r[5] for r in ordered if r[5]}
+        view = View(
+            ids=np.array([r[0].encode() for r in ordered], dtype="S32"),
+            vectors=vectors,
+            project=np.array([project_of[r[1].encode()] for r in ordered], dtype=np.int32),
+            projects=projects,
+            media_type=np.array([type_of.get(r[2], 0) for r in ordered], dtype=np.int8),
+            status=np.array([status_of.get(r[3], 0) for r in ordered], dtype=np.int8),
+            public=np.array([r[4] == "public" for r in ordered], dtype=np.bool_),
+            has_vector=has,
+            newest=np.array([r[0] not in referenced for r in ordered], dtype=np.bool_),
+        )
+        prev = np.array([(r[5] or "").encode() for r in ordered], dtype="S32")
+        return view, prev
+
+    def _write(self, view: View, prev: Any, count: int, stamp: str | None) -> None:
+        import numpy as np
+
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            old_state = self._state()
+            gen = secrets.token_hex(6)
+            np.save(self.directory / f"{gen}.vec.npy", view.vectors)
+            np.savez(
+                self.directory / f"{gen}.meta.npz",
+                ids=view.ids,
+                project=view.project,
+                projects=view.projects,
+                media_type=view.media_type,
+                status=view.status,
+                public=view.public,
+                has_vector=view.has_vector,
+                newest=view.newest,
+                prev=prev,
+            )
+            state = {"format": FORMAT, "model": MODEL_ID, "gen": gen, "count": count}
+            state["latest"] = stamp
+            temp = self.directory / f"state.{gen}.tmp"
+            temp.write_text(json.dumps(state))
+            os.replace(temp, self.directory / "state.json")
+        except OSError:
+            return  # no cache this time: the next query builds it again
+        if old_state is not None:
+            for suffix in ("vec.npy", "meta.npz"):
+                with contextlib.suppress(OSError):
+                    (self.directory / f"{old_state['gen']}.{suffix}").unlink()

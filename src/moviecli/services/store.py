@@ -1,0 +1,313 @@
+"""The content-addressed media store (SPEC section 4).
+
+Layout under the store directory (``media.store`` in config.toml, default
+``<data>/media``)::
+
+    objects/ab/abcdef…   one file per distinct content, named by its sha256
+    tmp/<sha256>.<random>.part   a file being added (locked with flock while in use)
+    gc/<sha256>          a file that may have lost its last record (see below)
+
+Adding is atomic from the user's point of view: the bytes are copied to a temporary
+under ``tmp/`` while they are hashed, the record is inserted and committed, and only then
+is the temporary renamed to its object name. A kill at any point leaves one of:
+
+- a temporary and no record: recovery removes the temporary;
+- a temporary and a committed record: recovery renames it into place (rolls forward).
+
+Deleting works the other way round: a ``gc/`` marker is written before the transaction
+that deletes records commits; after the commit, under the write lock, an object that no
+record references any more is unlinked and the marker removed. A kill in between leaves
+the marker, which recovery finishes. Because the unlink happens under the write lock (on
+PostgreSQL, a transaction-scoped advisory lock per sha256 that adds take too), a
+concurrent add of the same bytes either commits first (and the file is kept) or commits
+after (and renames its own copy into place).
+
+Recovery runs at the start of every media command that touches the store; it only looks
+at ``tmp/`` and ``gc/``, which are empty in the normal case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from moviecli.errors import StorageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from moviecli.storage.db import Database
+
+CHUNK = 1 << 20
+STALE_SECONDS = 3600
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@dataclass
+class Staged:
+    """The bytes of one file copied into ``tmp/``, hashed, and locked by this process."""
+
+    sha256: str
+    size: int
+    temp: Path
+    _handle: IO[bytes] | None = field(default=None, repr=False)
+
+    def release(self) -> None:
+        """Close (and so unlock) the temporary without touching it."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+        self.gc = root / "gc"
+
+    @classmethod
+    def default(cls) -> MediaStore:
+        from moviecli import config
+
+        return cls(config.media_store())
+
+    # --- paths -------------------------------------------------------------------------------
+
+    def path(self, sha256: str) -> Path:
+        return self.objects / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def _ensure(self) -> None:
+        try:
+            for directory in (self.objects, self.tmp, self.gc):
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot use the media store {self.root}: {exc.strerror}",
+                hint="check media.store in config.toml and the directory's permissions",
+            ) from exc
+
+    # --- adding ------------------------------------------------------------------------------
+
+    def stage(self, source: Path) -> Staged:
+        """Copy ``source`` to a locked temporary while hashing it."""
+        self._ensure()
+        digest = hashlib.sha256()
+        name = self.tmp / f"pending.{secrets.token_hex(8)}.part"
+        handle = open(name, "xb+")  # noqa: SIM115 - kept open: the flock marks it in use
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            size = 0
+            with open(source, "rb") as src:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                    size += len(chunk)
+            handle.flush()
+            sha = digest.hexdigest()
+            # The sha256 in the name lets recovery match the temporary with its record.
+            temp = self.tmp / f"{sha}.{secrets.token_hex(8)}.part"
+            os.rename(name, temp)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                name.unlink()
+            raise
+        return Staged(sha, size, temp, handle)
+
+    def commit(self, staged: Staged) -> None:
+        """After the record is committed: move the temporary to its object name."""
+        target = self.path(staged.sha256)
+        try:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(staged.temp, 0o600)
+            os.replace(staged.temp, target)  # same bytes if it already exists
+        finally:
+            staged.release()
+
+    def discard(self, staged: Staged) -> None:
+        """The add failed or the file was rejected: drop the temporary."""
+        with contextlib.suppress(OSError):
+            staged.temp.unlink()
+        staged.release()
+
+    # --- removing ----------------------------------------------------------------------------
+
+    def mark_for_gc(self, hashes: Iterable[str]) -> list[str]:
+        """Before committing a delete: remember the objects that may lose their last record."""
+        marked = sorted(set(hashes))
+        if not marked:
+            return marked
+        self._ensure()
+        for sha in marked:
+            (self.gc / sha).touch()
+        _fsync_dir(self.gc)
+        return marked
+
+    def collect(self, db: Database, hashes: Iterable[str]) -> int:
+        """After the commit: unlink the objects no record references, under the write lock."""
+        removed = 0
+        todo = sorted(set(hashes))
+        for start in range(0, len(todo), 500):
+            chunk = todo[start : start + 500]
+            with db.write() as session:
+                lock_contents(session, chunk)
+                used = referenced(session, chunk)
+                for sha in chunk:
+                    if sha not in used:
+                        with contextlib.suppress(FileNotFoundError):
+                            self.path(sha).unlink()
+                            removed += 1
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.gc / sha).unlink()
+        return removed
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    def recover(self, db: Database) -> RecoveryReport:
+        """Finish what killed processes left: roll temporaries forward or drop them, and
+        collect objects marked for deletion."""
+        report = RecoveryReport()
+        for temp in self._listdir(self.tmp):
+            handle = _try_lock(temp)
+            if handle is None:
+                continue  # a live process is adding it
+            try:
+                sha = temp.name.split(".", 1)[0]
+                if len(sha) != 64:
+                    # Killed while copying (a live copy is locked, but the lock is taken
+                    # just after the file is created: leave young ones alone).
+                    if time.time() - temp.stat().st_mtime > STALE_SECONDS:
+                        temp.unlink(missing_ok=True)
+                        report.removed += 1
+                    continue
+                with db.write() as session:
+                    lock_content(session, sha)
+                    if is_referenced(session, sha):
+                        target = self.path(sha)
+                        target.parent.mkdir(mode=0o700, exist_ok=True)
+                        os.replace(temp, target)
+                        report.rolled_forward += 1
+                    else:
+                        temp.unlink(missing_ok=True)
+                        report.removed += 1
+            finally:
+                handle.close()
+        pending = [p.name for p in self._listdir(self.gc)]
+        if pending:
+            report.collected = self.collect(db, pending)
+        return report
+
+    @staticmethod
+    def _listdir(directory: Path) -> list[Path]:
+        try:
+            return sorted(directory.iterdir())
+        except FileNotFoundError:
+            return []
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def export(self, sha256: str, dest: Path) -> None:
+        source = self.path(sha256)
+        if not source.is_file():
+            raise StorageError(
+                f"the stored file {sha256[:12]}… is missing from the media store {self.root}",
+                hint="restore the store from a backup",
+            )
+        temp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        try:
+            shutil.copyfile(source, temp)
+            os.replace(temp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
+
+
+@dataclass
+class RecoveryReport:
+    rolled_forward: int = 0
+    removed: int = 0
+    collected: int = 0
+
+
+def _try_lock(path: Path) -> IO[bytes] | None:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    return handle
+
+
+def lock_content(session: Session, sha256: str) -> None:
+    """Serialise adds and deletes of the same bytes.
+
+    SQLite: the write scope's BEGIN IMMEDIATE already holds the database's write lock.
+    PostgreSQL: a transaction-scoped advisory lock keyed by the sha256.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def lock_contents(session: Session, hashes: Iterable[str]) -> None:
+    for sha in sorted(set(hashes)):  # one order everywhere: no deadlock between adders
+        lock_content(session, sha)
+
+
+def is_referenced(session: Session, sha256: str) -> bool:
+    return bool(referenced(session, [sha256]))
+
+
+def referenced(session: Session, hashes: list[str]) -> set[str]:
+    """Which of ``hashes`` some media record still uses."""
+    from sqlmodel import col
+
+    from moviecli.models import Media
+
+    rows = session.execute(
+        sa.select(col(Media.sha256)).where(col(Media.sha256).in_(hashes)).distinct()
+    ).scalars()
+    return set(rows)
+
+
+@contextlib.contextmanager
+def staged_files(store: MediaStore) -> Iterator[list[Staged]]:
+    """Temporaries staged inside the block are discarded unless committed."""
+    staged: list[Staged] = []
+    try:
+        yield staged
+    finally:
+        for item in staged:
+            if item._handle is not None:
+                store.discard(item)
