@@ -7,8 +7,8 @@ from moviecli.cli import (
     auth,
     config_cmd,
     db_cmd,
-    projects,
     media,
+    projects,
     schema_cmd,
     templates,
     users,
@@ -20,10 +20,10 @@ app.command("login")(auth.login)
 app.command("logout")(auth.logout)
 app.command("whoami")(auth.whoami)
 app.add_typer(projects.app, name="project")
+app.add_typer(media.app, name="media")
 app.add_typer(templates.app, name="template")
 app.add_typer(users.app, name="user")
 app.add_typer(config_cmd.app, name="config")
-app.add_typer(media.app, name="media")
 app.add_typer(db_cmd.app, name="db")
 app.command("apply")(apply_cmd.apply)
 app.command("schema")(schema_cmd.schema)

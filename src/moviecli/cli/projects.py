@@ -558,8 +558,12 @@ def delete(
         target = projects.resolve(session, actor, project)
         access.require_owner_or_admin(actor, target, "delete it")
     confirm(f"Delete project {target.title!r} with all its sessions and media?", yes=yes)
+    from moviecli.services import media
+
     with acting(write=True) as (session, actor):
         result = projects.delete(session, actor, target.id)
+        media.mark_files_for_removal(result.media_sha256)  # before the commit
+    media.remove_unused_files(env.database(), result.media_sha256)
     if json_out:
         render.print_json(
             {
@@ -572,12 +576,8 @@ def delete(
     else:
         render.say(
             f"Deleted project {result.project.title!r} ({result.sessions} sessions, "
-    from moviecli.services import media
-
             f"{result.messages} messages, {result.media} media)",
             quiet=env.quiet,
-        media.mark_files_for_removal(result.media_sha256)  # before the commit
-    media.remove_unused_files(env.database(), result.media_sha256)
         )
 
 
