@@ -5,13 +5,16 @@ from __future__ import annotations
 from moviecli.cli import (
     apply_cmd,
     auth,
+    chat,
     config_cmd,
     db_cmd,
     media,
     projects,
     schema_cmd,
+    sessions,
     templates,
     users,
+    workflow_cmd,
 )
 from moviecli.cli.app import app
 
@@ -27,6 +30,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.command("apply")(apply_cmd.apply)
 app.command("schema")(schema_cmd.schema)
+app.command("chat")(chat.chat)
+app.add_typer(sessions.app, name="session")
+app.add_typer(workflow_cmd.app, name="workflow")
 
 
 def main() -> None:

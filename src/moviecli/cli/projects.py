@@ -425,6 +425,20 @@ def episodes(project: str | None = ProjectArg, json_out: JsonOpt = False) -> Non
         _render_board(board)
 
 
+@app.command("progress")
+def progress(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
+    """The phase checklist: what is done, and what each remaining phase still needs."""
+    from moviecli.cli.workflow_cmd import render_progress
+    from moviecli.services import workflow
+
+    with acting() as (session, actor):
+        report = workflow.progress_report(session, actor, project)
+    if json_out:
+        render.print_json(report)
+    else:
+        render_progress(report)
+
+
 @app.command("update")
 def update(
     project: str | None = ProjectArg,

@@ -1,0 +1,70 @@
+"""The chat's reply writers behind one small interface.
+
+The workflow logic (what is recorded, which moves are allowed, the choices) stays with the
+engine (``services.workflow`` and ``services.assistant.recorder``); a backend only writes
+the reply text from a :class:`ReplyContext`. ``builtin`` is offline and deterministic;
+``openai`` talks to any OpenAI-compatible chat-completions endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from moviecli.services.assistant.recorder import Recording
+from moviecli.services.workflow import Applied, Choice, Move
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a turn did, as the engine decided it: the reply is written from this."""
+
+    step: str  # the phase the turn was taken in
+    recording: Recording
+    recorded: tuple[str, ...]  # sentences saying what was recorded
+    move: Move | None
+    applied: Applied
+    missing: tuple[str, ...]  # what the (new) current phase still lacks
+    choices: tuple[Choice, ...]
+    attachments: tuple[tuple[str, str], ...] = ()  # (filename, mediaType)
+
+    @property
+    def blocked(self) -> list[str]:
+        return list(self.move.blocked) if self.move is not None else []
+
+
+@dataclass
+class ReplyContext:
+    """Everything a backend may use to write the reply."""
+
+    project: dict[str, Any]
+    outcome: Outcome
+    user_text: str
+    history: list[tuple[str, str]] = field(default_factory=list)  # (role, content), oldest first
+    context_data: dict[str, Any] = field(default_factory=dict)
+
+
+class BackendFailed(Exception):
+    """The reply writer failed (timeout, HTTP error, unreadable answer)."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def reply(self, ctx: ReplyContext, on_chunk: Callable[[str], None] | None = None) -> str: ...
+
+
+def make_backend(name: str | None = None) -> Backend:
+    """The backend named by ``chat.backend`` in config.toml (``builtin`` by default)."""
+    from moviecli import config
+
+    data = config.load_config()
+    chosen = name or config.get_value("chat.backend", data)
+    if chosen == "openai":
+        from moviecli.services.assistant.openai import OpenAIBackend
+
+        return OpenAIBackend.from_config(data)
+    from moviecli.services.assistant.builtin import BuiltinAssistant
+
+    return BuiltinAssistant()

@@ -1,0 +1,134 @@
+"""The built-in assistant: offline and deterministic (golden tests pin its replies).
+
+Each reply acknowledges attachments by filename, quotes what was recorded, reports the
+move (or exactly what blocks it), lists what the current step still lacks according to the
+engine's own requirement checker, and names the recommended choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from moviecli.services.assistant import Outcome, ReplyContext
+from moviecli.services.workflow import LAST, STEPS
+
+# What to send in each step.
+ASK = {
+    "initial_concept": "Describe the series in a message: its premise, world and tone.",
+    "story_development": "Send the synopsis as a message: how the story starts, turns and ends.",
+    "character_creation": (
+        "Send the characters one per line as 'Name: description', or attach character designs."
+    ),
+    "visual_design": "Attach style reference images and describe the look you want.",
+    "audio_design": "Attach voices, music or sound effects, and describe the sound.",
+    "scene_production": (
+        "Send the scenes one per line as 'Scene title: description', or attach storyboards."
+    ),
+    "post_production": "Attach the video segments as you produce them.",
+    "final_assembly": "Attach the final video, then choose 'Complete the workflow'.",
+}
+
+
+class BuiltinAssistant:
+    name = "builtin"
+
+    def reply(self, ctx: ReplyContext, on_chunk: Callable[[str], None] | None = None) -> str:
+        text = render(ctx.outcome)
+        if on_chunk is not None:
+            on_chunk(text)
+        return text
+
+
+def greeting(project_title: str, outcome: Outcome) -> str:
+    """The first message of a new interactive session."""
+    step = STEPS[outcome.applied.current_phase]
+    lines = [
+        f"Welcome to {project_title!s}. We are on {step.title} {step.icon}: {step.description}",
+        ASK[step.id],
+    ]
+    lines.extend(_lacking(outcome))
+    lines.extend(_recommend(outcome))
+    return "\n".join(lines)
+
+
+def render(outcome: Outcome) -> str:
+    lines: list[str] = []
+    if outcome.attachments:
+        names = ", ".join(f"{name} ({kind})" for name, kind in outcome.attachments)
+        noun = "file" if len(outcome.attachments) == 1 else "files"
+        lines.append(f"Attached {len(outcome.attachments)} {noun}: {names}.")
+    lines.extend(outcome.recorded)
+    rec = outcome.recording
+    nothing_parsed = rec.unparsed and not (rec.characters or rec.scenes)
+    if rec.step in ("character_creation", "scene_production") and nothing_parsed:
+        noun = "characters" if rec.step == "character_creation" else "scenes"
+        form = "Name: description" if rec.step == "character_creation" else "Title: description"
+        lines.append(f"No {noun} found in that message: send one per line as '{form}'.")
+    if rec.override:
+        step = STEPS[rec.step]
+        lines.append(
+            f'Manual override for {step.title}: "{rec.override}". I will follow it from now '
+            "on: it is kept in the project's story as a direction, so every session on this "
+            "project builds on it. It does not skip requirements."
+        )
+    lines.extend(_move(outcome))
+    if not outcome.applied.workflow_completed:
+        lines.extend(_lacking(outcome))
+        lines.extend(_recommend(outcome))
+    return "\n".join(lines)
+
+
+def _move(outcome: Outcome) -> list[str]:
+    move = outcome.move
+    if move is None:
+        return []
+    target = STEPS[move.target]
+    if move.kind == "blocked":
+        head = (
+            f"Cannot complete {target.title} yet. Missing:"
+            if move.target == move.source == LAST
+            else f"Cannot move to {target.title} yet. Missing:"
+        )
+        lines = [head, *(f"- {reason}" for reason in move.blocked)]
+        if move.hint:
+            lines.append(f"Tip: {move.hint}.")
+        return lines
+    applied = outcome.applied
+    if move.kind == "finish":
+        return [
+            f"Final assembly completed: the workflow is done ({applied.overall_progress}%) and "
+            f"the project is {applied.status}. This session is now closed; "
+            "moviecli chat starts a new one."
+        ]
+    if move.kind == "stay":
+        return [f"We are already on {target.title}. {ASK[target.id]}"]
+    lines = []
+    if move.completes:
+        lines.append(
+            f"Completed {STEPS[move.completes].title} (progress {applied.overall_progress}%)."
+        )
+    where = "Back to" if move.kind == "back" else "Now on"
+    lines.append(f"{where} {target.title} {target.icon}: {target.description}")
+    lines.append(ASK[target.id])
+    return lines
+
+
+def _lacking(outcome: Outcome) -> list[str]:
+    step = STEPS[outcome.applied.current_phase]
+    if outcome.applied.current_phase in outcome.applied.completed:
+        return [f"{step.title} is completed."]
+    if not outcome.missing:
+        return [f"{step.title} has everything it needs."]
+    if len(outcome.missing) == 1:
+        return [f"{step.title} still needs {outcome.missing[0]}."]
+    return [f"{step.title} still needs:", *(f"- {m}" for m in outcome.missing)]
+
+
+def _recommend(outcome: Outcome) -> list[str]:
+    for number, choice in enumerate(outcome.choices, start=1):
+        if choice.is_recommended:
+            return [f"Recommended: {number}. {choice.title} (--choice {choice.id})."]
+    first = outcome.choices[0] if outcome.choices else None
+    if first is None or first.id == "manual_override":
+        return []
+    return [f"Next: {first.title} (--choice {first.id}), once the above is done."]

@@ -1,0 +1,169 @@
+"""Reply text from any OpenAI-compatible chat-completions endpoint (Ollama, LM Studio,
+vLLM, OpenAI), streamed as it arrives.
+
+config.toml: ``chat.backend = "openai"``, ``chat.base_url``, ``chat.model``,
+``chat.api_key_env`` (the name of the env var holding the key) and ``chat.timeout``
+(seconds). The engine has already decided what was recorded, whether the move is allowed
+and the choices; the model is told those facts and only writes the words.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from moviecli.errors import UsageError
+from moviecli.services.assistant import BackendFailed, ReplyContext
+from moviecli.services.assistant.builtin import ASK, render
+from moviecli.services.workflow import STEPS
+
+SYSTEM = (
+    "You are the production assistant of moviecli, guiding a creator through making an "
+    "AI-made movie series, one workflow step at a time. Reply in plain text, briefly and "
+    "concretely, in the creator's language. Build on the facts you are given: the engine "
+    "has already recorded the material and decided the move; never claim a step is done "
+    "or a move happened unless the facts say so. Say what was recorded, what the current "
+    "step still needs, and which choice is recommended."
+)
+
+
+@dataclass
+class OpenAIBackend:
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout: float = 60.0
+    name: str = "openai"
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any]) -> OpenAIBackend:
+        from moviecli import config
+
+        base_url = config.get_value("chat.base_url", data)
+        model = config.get_value("chat.model", data)
+        if not base_url or not model:
+            raise UsageError(
+                "the openai chat backend needs chat.base_url and chat.model",
+                hint="moviecli config set chat.base_url http://localhost:11434/v1",
+            )
+        key_env = config.get_value("chat.api_key_env", data)
+        return cls(
+            base_url=str(base_url).rstrip("/"),
+            model=str(model),
+            api_key=os.environ.get(key_env) if key_env else None,
+            timeout=float(config.get_value("chat.timeout", data)),
+        )
+
+    def messages(self, ctx: ReplyContext) -> list[dict[str, str]]:
+        outcome = ctx.outcome
+        step = STEPS[outcome.applied.current_phase]
+        facts = {
+            "project": ctx.project,
+            "stepOfThisTurn": outcome.step,
+            "currentStep": {
+                "id": step.id,
+                "title": step.title,
+                "goal": step.description,
+                "whatToAsk": ASK[step.id],
+            },
+            "recorded": list(outcome.recorded),
+            "move": None
+            if outcome.move is None
+            else {"to": outcome.move.target, "kind": outcome.move.kind},
+            "blocked": outcome.blocked,
+            "stillMissing": list(outcome.missing),
+            "progress": {
+                "completedSteps": list(outcome.applied.completed),
+                "overallProgress": outcome.applied.overall_progress,
+                "status": outcome.applied.status,
+                "workflowCompleted": outcome.applied.workflow_completed,
+            },
+            "choices": [c.as_json() for c in outcome.choices],
+            "attachments": [{"filename": f, "mediaType": t} for f, t in outcome.attachments],
+            "contextData": ctx.context_data,
+            # What the built-in assistant would say: a faithful summary to build on.
+            "summary": render(outcome),
+        }
+        out = [{"role": "system", "content": SYSTEM}]
+        for role, content in ctx.history:
+            if role in ("user", "assistant"):
+                out.append({"role": role, "content": content})
+        out.append(
+            {
+                "role": "system",
+                "content": "Facts of this turn (JSON):\n" + json.dumps(facts, ensure_ascii=False),
+            }
+        )
+        out.append({"role": "user", "content": ctx.user_text or "(no text: see the facts)"})
+        return out
+
+    def reply(self, ctx: ReplyContext, on_chunk: Callable[[str], None] | None = None) -> str:
+        import httpx
+
+        headers = {"Accept": "text/event-stream, application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        body = {"model": self.model, "messages": self.messages(ctx), "stream": True}
+        url = f"{self.base_url}/chat/completions"
+        parts: list[str] = []
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(self.timeout)) as client,
+                client.stream("POST", url, json=body, headers=headers) as response,
+            ):
+                if response.status_code >= 400:
+                    response.read()
+                    raise BackendFailed(
+                        f"{url} answered HTTP {response.status_code}: "
+                        f"{_short(response.text) or response.reason_phrase}"
+                    )
+                kind = response.headers.get("content-type", "")
+                if "text/event-stream" in kind:
+                    for piece in _sse_content(response.iter_lines()):
+                        parts.append(piece)
+                        if on_chunk is not None:
+                            on_chunk(piece)
+                else:
+                    response.read()
+                    piece = _message_content(response.json())
+                    parts.append(piece)
+                    if on_chunk is not None:
+                        on_chunk(piece)
+        except httpx.TimeoutException:
+            raise BackendFailed(f"{url} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise BackendFailed(f"cannot reach {url}: {exc}") from None
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise BackendFailed(f"unreadable answer from {url}: {exc}") from None
+        text = "".join(parts).strip()
+        if not text:
+            raise BackendFailed(f"{url} sent an empty reply")
+        return text
+
+
+def _sse_content(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        event = json.loads(data)
+        if event.get("error"):
+            raise BackendFailed(f"the backend reported an error: {_short(str(event['error']))}")
+        for choice in event.get("choices", []):
+            piece = (choice.get("delta") or {}).get("content")
+            if piece:
+                yield piece
+
+
+def _message_content(data: dict[str, Any]) -> str:
+    return str(data["choices"][0]["message"]["content"])
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
