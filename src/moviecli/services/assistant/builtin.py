@@ -73,7 +73,9 @@ def render(outcome: Outcome) -> str:
         )
     lines.extend(_move(outcome))
     if not outcome.applied.workflow_completed:
-        lines.extend(_lacking(outcome))
+        said_already = set(outcome.missing) <= set(outcome.blocked) and outcome.missing
+        if not said_already:
+            lines.extend(_lacking(outcome))
         lines.extend(_recommend(outcome))
     return "\n".join(lines)
 
