@@ -175,11 +175,10 @@ def add(
 def _report_add(result: AddResult, json_out: bool) -> None:
     for f in result.rejected:
         render.error_line(f"Error: {f.path}: {f.reason}")
+    shown = [f for f in result.files if f.media is not None]
     if json_out:
         render.print_json(result.records)
-        return
-    shown = [f for f in result.files if f.media is not None]
-    if shown and len(shown) <= 20:
+    elif shown and len(shown) <= 20:
         for f in shown:
             assert f.media is not None
             verb = "Added" if f.outcome == "added" else "Already present:"
