@@ -195,6 +195,7 @@ class Conversation:
         self.choices: list[dict[str, Any]] = opened.choices
         self.opened = opened
         self.failed = False
+        self.show_choices = False  # line mode prints them after each reply
 
     # shared ---------------------------------------------------------------------------------
 
@@ -246,6 +247,8 @@ class Conversation:
         if result.session_state == "completed":
             sys.stdout.write("The workflow is complete: this session is closed.\n")
             raise Leave
+        if self.show_choices:
+            _print_choices(self.choices)
         return result
 
     def pick(self, number: int, out: Any, ask_custom: Any = None) -> None:
@@ -318,16 +321,17 @@ class Conversation:
         from moviecli.services import chat as chat_service
 
         with self.database.session() as session:
-            _, page = chat_service.history(session, self.actor, self.session_id, limit=n)
+            messages = chat_service.recent(session, self.actor, self.session_id, n)
         lines = []
-        for m in page.items:
+        for m in messages:
             lines.extend(_message_lines(m.role, m.content, indent=True))
         return lines
 
     def leave(self) -> None:
         from moviecli.services import chat as chat_service
 
-        chat_service.pause_quietly(self.database, self.actor, self.session_id)
+        if not chat_service.pause_quietly(self.database, self.actor, self.session_id):
+            return
         sys.stdout.write(
             f"Session {self.session_id[:8]} paused. Resume with: moviecli chat "
             f"{_quote(self.project_title)}\n"
@@ -340,6 +344,7 @@ class Conversation:
         for text in self.banner():
             out.write(text + "\n")
         _print_choices(self.choices)
+        self.show_choices = True
         from moviecli.services.chat import TurnRequest
 
         try:
@@ -356,7 +361,6 @@ class Conversation:
                     self.pick(int(stripped), out)
                 else:
                     self.turn(TurnRequest(message=line), out)
-                _print_choices(self.choices)
         except Leave:
             pass
         self.leave()

@@ -750,6 +750,12 @@ def history(
     )
 
 
+def recent(session: Session, actor: User, ref: str, n: int) -> list[MessageInfo]:
+    """The last ``n`` messages of a session, oldest first."""
+    chat = get_session(session, actor, ref)
+    return [message_info(m) for m in _recent(session, chat, n)]
+
+
 def export(session: Session, actor: User, ref: str) -> dict[str, Any]:
     """The whole session, with ``conversationHistory`` as the seed's message array."""
     from moviecli import render
@@ -794,14 +800,18 @@ def set_state(session: Session, actor: User, ref: str, action: str) -> tuple[Ses
     return _describe(session, chat), old
 
 
-def pause_quietly(db: Database, actor: User, session_id: str) -> None:
-    """End of an interactive chat: pause the session if it is still active."""
+def pause_quietly(db: Database, actor: User, session_id: str) -> bool:
+    """End of an interactive chat: pause the session if it is active (an errored one stays
+    in error, so that session list shows it). False when it is completed."""
     with db.write() as session:
         chat = lock_row(session, ChatSession, session_id)
-        if chat is not None and chat.session_state == "active" and can_write(actor, chat):
+        if chat is None or chat.session_state == "completed" or not can_write(actor, chat):
+            return False
+        if chat.session_state == "active":
             chat.session_state = "paused"
             chat.updated_at = utcnow()
             session.add(chat)
+        return True
 
 
 # --- search ------------------------------------------------------------------------------------
