@@ -47,7 +47,7 @@ def add_one(cli: Any, project: str, path: Path, media_type: str, *extra: str) ->
     return record
 
 
-# --- add: records, metadata, technical data -----------------------------------------------------
+# --- add: records, metadata, technical data ------------------------------------------------------
 
 
 def test_add_image_json_shape(cli: Any, project: dict, files: Path, admin: Any) -> None:
@@ -189,7 +189,7 @@ def test_type_is_required(cli: Any, project: dict, files: Path) -> None:
     assert result.stderr.startswith("Error: no media type given (pass --type;")
 
 
-# --- add: rejections ------------------------------------------------------------------------------
+# --- add: rejections -----------------------------------------------------------------------------
 
 
 def test_exe_named_png_is_not_supported(cli: Any, project: dict, files: Path, home: Path) -> None:
@@ -328,7 +328,7 @@ def test_producer_cannot_add(
     )
 
 
-# --- list, show, types ----------------------------------------------------------------------------
+# --- list, show, types ---------------------------------------------------------------------------
 
 
 def test_list_filters_and_pages(cli: Any, project: dict, files: Path) -> None:
@@ -419,7 +419,7 @@ def test_types(cli: Any, admin: Any) -> None:
     assert {t["family"] for t in data["items"]} == {"image", "video", "audio"}
 
 
-# --- update, share -----------------------------------------------------------------------------
+# --- update, share -------------------------------------------------------------------------------
 
 
 def test_update_fields(cli: Any, project: dict, files: Path) -> None:
@@ -496,7 +496,7 @@ def test_share_and_unshare(
     assert cli("media", "show", record["id"]).exit_code == 3
 
 
-# --- the access matrix ------------------------------------------------------------------------------
+# --- the access matrix ---------------------------------------------------------------------------
 
 ACTORS = ("creator", "collaborator", "producer", "admin", "outsider")
 EXPECTED = {
@@ -539,7 +539,7 @@ def test_access_matrix(cli: Any, make_user: Any, login_as: Any, files: Path, act
     assert cli("media", "delete", record["id"], "--yes").exit_code == delete_code
 
 
-# --- versions ------------------------------------------------------------------------------------------
+# --- versions ------------------------------------------------------------------------------------
 
 
 def test_versions_and_history(cli: Any, project: dict, files: Path) -> None:
@@ -615,7 +615,7 @@ def test_deleting_a_middle_version_keeps_the_chain(cli: Any, project: dict, file
     assert [r["id"] for r in history["items"]] == [v1["id"], v3["id"]]
 
 
-# --- export, delete ----------------------------------------------------------------------------------
+# --- export, delete ------------------------------------------------------------------------------
 
 
 def test_export(cli: Any, project: dict, files: Path, tmp_path: Path) -> None:
@@ -675,7 +675,7 @@ def test_project_delete_removes_its_files(cli: Any, admin: Any, files: Path, hom
     assert list((home / "media" / "gc").iterdir()) == []
 
 
-# --- style references ---------------------------------------------------------------------------------
+# --- style references ----------------------------------------------------------------------------
 
 
 def test_project_style_add_and_remove(cli: Any, project: dict, files: Path) -> None:
@@ -719,7 +719,7 @@ def test_version_moves_the_style_reference(cli: Any, project: dict, files: Path)
     assert cli("project", "show", "Sea", "--json").json()["styleReferences"] == [v2["id"]]
 
 
-# --- embeddings -------------------------------------------------------------------------------------
+# --- embeddings ----------------------------------------------------------------------------------
 
 
 def test_no_embed_then_embed_pending(cli: Any, project: dict, files: Path) -> None:

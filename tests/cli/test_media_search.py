@@ -1,0 +1,156 @@
+"""media search: ranking by meaning, what each actor may search, filters and the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import media_factory as mf
+from tests.cli.test_media import add_one
+from tests.projecthelp import new_project
+
+TEXTS = {
+    "ocean.png": "stormy ocean with waves",
+    "party.png": "a cheerful birthday party with cake and balloons",
+    "library.png": "quiet library with old books",
+}
+
+
+@pytest.fixture
+def library(cli: Any, admin: Any, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    new_project(cli, "Sea")
+    records = {}
+    for seed, (name, text) in enumerate(TEXTS.items()):
+        path = mf.png(tmp_path / name, seed=seed)
+        records[name] = add_one(cli, "Sea", path, "concept_art", "--description", text)
+    return records
+
+
+def search(cli: Any, *args: str) -> dict[str, Any]:
+    result = cli("media", "search", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = result.json()
+    return data
+
+
+def test_ranks_by_meaning(cli: Any, library: dict) -> None:
+    # No word in common with "stormy ocean with waves".
+    data = search(cli, "sea storm")
+    names = [item["filename"] for item in data["items"]]
+    assert names[0] == "ocean.png"
+    assert data["total"] == 3
+    assert (data["page"], data["limit"]) == (1, 20)
+    sims = [item["similarity"] for item in data["items"]]
+    assert sims == sorted(sims, reverse=True)
+    assert all(0 <= s <= 1 for s in sims)
+    assert sims[0] - sims[1] > 0.1
+    assert "embedding" not in data["items"][0]
+    assert data["items"][0]["hasEmbedding"] is True
+    assert search(cli, "celebration")["items"][0]["filename"] == "party.png"
+    assert search(cli, "reading room")["items"][0]["filename"] == "library.png"
+
+
+def test_plain_output(cli: Any, library: dict) -> None:
+    result = cli("media", "search", "sea storm", "--limit", "1")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "match\tid\ttype\tfile\tdescription\tproject"
+    assert lines[1].split("\t")[2:5] == ["concept_art", "ocean.png", "stormy ocean with waves"]
+    assert result.stderr == "page 1 of 3 (3 media; --page N for more)\n"
+
+
+def test_pages_and_filters(cli: Any, library: dict, tmp_path: Path) -> None:
+    add_one(cli, "Sea", mf.wav(tmp_path / "waves.wav"), "sound_effect", "--description", "surf")
+    second = search(cli, "sea storm", "--limit", "1", "--page", "2")
+    assert (len(second["items"]), second["total"]) == (1, 4)
+    only_audio = search(cli, "sea storm", "--type", "sound_effect")
+    assert [i["filename"] for i in only_audio["items"]] == ["waves.wav"]
+    beyond = search(cli, "sea storm", "--page", "9")
+    assert (beyond["items"], beyond["total"]) == ([], 4)
+    bad = cli("media", "search", " ", "--type", "x", "--limit", "0")
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines()[1:] == [
+        "  query: is required",
+        "  mediaType: 'x' is not one of: "
+        + ", ".join(__import__("moviecli.enums", fromlist=["MEDIA_TYPES"]).MEDIA_TYPES),
+        "  limit: must be between 1 and 200",
+    ]
+
+
+def test_only_visible_and_public_media_are_searched(
+    cli: Any, library: dict, admin: Any, make_user: Any, login_as: Any, tmp_path: Path
+) -> None:
+    eve = login_as(make_user("eve@example.com"))
+    new_project(cli, "Eve's")
+    add_one(
+        cli,
+        "Eve's",
+        mf.png(tmp_path / "mine.png", seed=9),
+        "concept_art",
+        "--description",
+        "a lighthouse in a gale at sea",
+    )
+    data = search(cli, "sea storm")
+    assert [i["filename"] for i in data["items"]] == ["mine.png"]
+    login_as(admin)
+    cli("media", "share", library["ocean.png"]["id"])
+    login_as(eve)
+    data = search(cli, "sea storm")
+    assert sorted(i["filename"] for i in data["items"]) == ["mine.png", "ocean.png"]
+    narrowed = search(cli, "sea storm", "--project", "Eve's")
+    assert [i["filename"] for i in narrowed["items"]] == ["mine.png"]
+    hidden = cli("media", "search", "x", "--project", "Sea")
+    assert hidden.exit_code == 3
+    # The admin and a producer see every project's media.
+    login_as(admin)
+    assert search(cli, "sea storm")["total"] == 4
+    login_as(make_user("pat@example.com", role="producer"))
+    assert search(cli, "sea storm")["total"] == 4
+
+
+def test_the_cache_follows_changes(cli: Any, library: dict, tmp_path: Path, home: Path) -> None:
+    assert search(cli, "sea storm")["total"] == 3
+    assert list((home / "cache" / "search").glob("*/state.json"))
+    add_one(
+        cli,
+        "Sea",
+        mf.png(tmp_path / "gale.png", seed=7),
+        "concept_art",
+        "--description",
+        "a ship in a hurricane",
+    )
+    assert search(cli, "sea storm")["total"] == 4
+    ocean = library["ocean.png"]["id"]
+    cli("media", "update", ocean, "--description", "a birthday cake")
+    top = search(cli, "sea storm")["items"][0]
+    assert top["filename"] == "gale.png"
+    assert cli("media", "delete", ocean, "--yes").exit_code == 0
+    assert ocean not in [i["id"] for i in search(cli, "sea storm")["items"]]
+    version = cli(
+        "media",
+        "version",
+        library["party.png"]["id"],
+        str(mf.png(tmp_path / "party2.png", seed=8)),
+        "--json",
+    ).json()
+    ids = [i["id"] for i in search(cli, "birthday")["items"]]
+    assert version["id"] in ids
+    assert library["party.png"]["id"] not in ids  # only the newest version of an asset
+
+
+def test_media_without_embedding_are_not_searched(cli: Any, admin: Any, tmp_path: Path) -> None:
+    new_project(cli, "Sea")
+    add_one(
+        cli,
+        "Sea",
+        mf.png(tmp_path / "a.png"),
+        "concept_art",
+        "--description",
+        "storm",
+        "--no-embed",
+    )
+    assert search(cli, "storm")["total"] == 0
+    cli("media", "embed", "--pending")
+    assert search(cli, "storm")["total"] == 1
