@@ -9,6 +9,7 @@ database. The chat service applies the outcomes (:class:`Move`) in its write tra
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from moviecli.errors import UsageError
@@ -440,48 +441,17 @@ def phase_states(
 
 
 def load_facts(session: Session, project: Project) -> Facts:
-    """The facts of ``project`` as stored now (one query for the media counts)."""
-    import sqlalchemy as sa
-    from sqlmodel import col
-
-    from moviecli.models import Media, StyleReference
-
-    counted = usable_media()
+    """The facts of ``project`` as stored now (four small indexed queries)."""
+    counts_stmt, refs_stmt, characters_stmt, scenes_stmt = _fact_queries()
+    params = {"pid": project.id}
     counts: dict[str, int] = {
-        media_type: int(n)
-        for media_type, n in session.execute(
-            sa.select(col(Media.media_type), sa.func.count())
-            .where(col(Media.project_id) == project.id, counted)
-            .group_by(col(Media.media_type))
-        ).all()
+        media_type: int(n) for media_type, n in session.execute(counts_stmt, params).all()
     }
-    refs = session.execute(
-        sa.select(sa.func.count())
-        .select_from(StyleReference)
-        .where(col(StyleReference.project_id) == project.id)
-    ).scalar_one()
+    refs = session.execute(refs_stmt, params).scalar_one()
     media_characters: list[str] = []
-    for names in session.execute(
-        sa.select(col(Media.characters)).where(
-            col(Media.project_id) == project.id,
-            col(Media.media_type) == "character_design",
-            counted,
-        )
-    ).scalars():
+    for names in session.execute(characters_stmt, params).scalars():
         media_characters.extend(str(n) for n in names or [])
-    storyboard_scenes = tuple(
-        str(s)
-        for s in session.execute(
-            sa.select(col(Media.scene))
-            .where(
-                col(Media.project_id) == project.id,
-                col(Media.media_type) == "storyboard",
-                col(Media.scene).is_not(None),
-                counted,
-            )
-            .distinct()
-        ).scalars()
-    )
+    storyboard_scenes = tuple(str(s) for s in session.execute(scenes_stmt, params).scalars())
     facts = Facts(
         title=project.title,
         genre=project.genre,
@@ -498,6 +468,42 @@ def load_facts(session: Session, project: Project) -> Facts:
         storyboard_scenes=storyboard_scenes,
     )
     return facts.with_story(project.story or {})
+
+
+@cache
+def _fact_queries() -> tuple[Any, Any, Any, Any]:
+    """The statements of load_facts, built once (a chat turn runs them twice)."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from moviecli.models import Media, StyleReference
+
+    pid: sa.BindParameter[str] = sa.bindparam("pid")
+    counted = usable_media()
+    counts = (
+        sa.select(col(Media.media_type), sa.func.count())
+        .where(col(Media.project_id) == pid, counted)
+        .group_by(col(Media.media_type))
+    )
+    refs = (
+        sa.select(sa.func.count())
+        .select_from(StyleReference)
+        .where(col(StyleReference.project_id) == pid)
+    )
+    characters = sa.select(col(Media.characters)).where(
+        col(Media.project_id) == pid, col(Media.media_type) == "character_design", counted
+    )
+    scenes = (
+        sa.select(col(Media.scene))
+        .where(
+            col(Media.project_id) == pid,
+            col(Media.media_type) == "storyboard",
+            col(Media.scene).is_not(None),
+            counted,
+        )
+        .distinct()
+    )
+    return counts, refs, characters, scenes
 
 
 def usable_media() -> Any:
