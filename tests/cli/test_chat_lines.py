@@ -130,3 +130,16 @@ def test_the_walk_through_a_pipe_until_the_session_completes(cli, admin, databas
     progress = cli("project", "progress", "P", "--json").json()
     assert (progress["overallProgress"], progress["status"]) == (100, "completed")
     assert _only_session(cli)["sessionState"] == "completed"
+
+
+def test_attach_in_line_mode(cli, admin, tmp_path):
+    from tests import media_factory as mf
+
+    _project(cli)
+    image = mf.png(tmp_path / "mood board.png")
+    result = cli("chat", "P", input=f"/attach {image} concept_art\n/attach\n")
+    assert result.exit_code == 0
+    assert "Attached 1 file: mood board.png (concept_art).\n" in result.stdout
+    assert result.stderr == "Error: /attach FILE [TYPE]\n"
+    media = cli("media", "list", "P", "--json").json()["items"]
+    assert [(m["mediaType"], m["filename"]) for m in media] == [("concept_art", "mood board.png")]

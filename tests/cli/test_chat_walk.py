@@ -241,3 +241,86 @@ def test_message_from_stdin(cli, admin):
     result = cli("chat", "P", "-m", "-", "--json", input="A long\nconcept text\n")
     assert result.exit_code == 0, result.stderr
     assert result.json()["response"].startswith('Recorded the concept: "A long concept text".')
+
+
+def test_the_media_steps_with_attachments(cli, admin, tmp_path):
+    """From character_creation to the end with files attached to chat turns: their types
+    are inferred from the family and the step, and each reply names them."""
+    from tests import media_factory as mf
+
+    cli("project", "create", "Lamp", "--genre", "drama", "--episodes", "2")
+    turn = chatter(cli, "Lamp")
+    turn("-m", "A lighthouse film", "--choice", SD)
+    turn("-m", "The keeper stays through the storm.", "--choice", CC)
+
+    # an image in character_creation is a character design; characters still come from text
+    face = mf.png(tmp_path / "ada-face.png", seed=1)
+    data = turn("-m", "Ada: the keeper\nBen: the radio voice", "--attach", str(face))
+    assert data["response"].startswith(
+        "Attached 1 file: ada-face.png (character_design).\nRecorded 2 characters: Ada, Ben."
+    )
+    data = turn("--choice", VD)
+    assert state(data) == (VD, [IC, SD, CC], 38, "pre-production")
+
+    # visual_design: an image becomes a style reference of the project (two at once here)
+    look = mf.png(tmp_path / "look.png", seed=2)
+    rain = mf.jpeg(tmp_path / "rain.jpg", seed=3)
+    data = turn("--attach", str(look), "--attach", str(rain), "--choice", AD)
+    assert data["response"].startswith(
+        "Attached 2 files: look.png (style_reference), rain.jpg (style_reference).\n"
+        "Completed Visual design (progress 50%)."
+    )
+    assert state(data) == (AD, [IC, SD, CC, VD], 50, "pre-production")
+    project = cli("project", "show", "Lamp", "--json").json()
+    assert len(project["styleReferences"]) == 2
+
+    # audio_design: a sound is a music track
+    score = mf.wav(tmp_path / "score.wav", seed=4)
+    data = turn("--attach", str(score), "--choice", SP)
+    assert "score.wav (music_track)" in data["response"]
+    assert state(data) == (SP, [IC, SD, CC, VD, AD], 63, "production")
+
+    # scene_production: an explicit --attach-type (a storyboard with no scene does not count)
+    board = mf.png(tmp_path / "board.png", seed=5)
+    data = turn("--attach", str(board), "--attach-type", "storyboard", "--choice", PP)
+    assert "board.png (storyboard)" in data["response"]
+    assert data["blocked"] != []
+    data = turn("-m", "Storm: the lamp fails", "--choice", PP)
+    assert state(data) == (PP, [IC, SD, CC, VD, AD, SP], 75, "post-production")
+
+    # post_production: a video is a segment; final_assembly: a video is the final video
+    clip = mf.mp4(tmp_path / "clip.mp4", seed=6)
+    data = turn("--attach", str(clip), "--choice", FA)
+    assert "clip.mp4 (video_segment)" in data["response"]
+    assert state(data) == (FA, [IC, SD, CC, VD, AD, SP, PP], 88, "post-production")
+    final = mf.mp4(tmp_path / "final.mp4", seed=7)
+    data = turn("--attach", str(final), "--choice", FA)
+    assert "final.mp4 (final_video)" in data["response"]
+    assert state(data) == (FA, [IC, SD, CC, VD, AD, SP, PP, FA], 100, "completed")
+
+    # the attachments are media of the project, listed on the user messages
+    history = cli("session", "export", data["sessionId"]).json()["conversationHistory"]
+    attached = [m["attachments"] for m in history if m["role"] == "user" and m["attachments"]]
+    assert [len(a) for a in attached] == [1, 2, 1, 1, 1, 1]
+    media = cli("media", "list", "Lamp", "--json").json()
+    assert media["total"] == 7
+    assert {m["id"] for m in media["items"]} == {i for a in attached for i in a}
+
+
+def test_a_bad_attachment_stores_nothing(cli, admin, tmp_path):
+    from tests import media_factory as mf
+
+    cli("project", "create", "Lamp", "--genre", "drama", "--episodes", "2")
+    good = mf.png(tmp_path / "good.png")
+    bad = mf.exe(tmp_path / "bad.png")
+    result = cli("chat", "Lamp", "-m", "hi", "--attach", str(good), "--attach", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot attach these files\n")
+    assert "bad.png: file type not supported" in result.stderr
+    result = cli("chat", "Lamp", "-m", "hi", "--attach", str(tmp_path / "missing.png"))
+    assert result.exit_code == 2
+    assert "missing.png: no such file" in result.stderr
+    result = cli("chat", "Lamp", "--attach", str(good), "--attach-type", "final_video")
+    assert result.exit_code == 2
+    assert cli("session", "list", "--json").json()["total"] == 0
+    assert cli("media", "list", "Lamp", "--json").json()["total"] == 0
