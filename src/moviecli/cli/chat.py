@@ -397,15 +397,20 @@ class Conversation:
         def _enter(event: Any) -> None:
             buffer = event.app.current_buffer
             if not buffer.text.strip() and self.choices:
-                event.app.exit(result=f"#{state['index'] + 1}")
+                _picked(event, state["index"] + 1)
             else:
                 buffer.validate_and_handle()
+
+        def _picked(event: Any, number: int) -> None:
+            # Leave the pick on the prompt line, so the scrollback shows what was chosen.
+            event.app.current_buffer.text = f"{number}. {self.choices[number - 1]['title']}"
+            event.app.exit(result=f"#{number}")
 
         for digit in "123456789":
 
             def _pick_digit(event: Any, digit: str = digit) -> None:
                 if int(digit) <= len(self.choices):
-                    event.app.exit(result=f"#{digit}")
+                    _picked(event, int(digit))
                 else:
                     event.app.current_buffer.insert_text(digit)
 
