@@ -29,11 +29,10 @@ def apply(
         plan = service.load(session, actor, file)
     if not dry_run and plan.changed:
         for project_plan in plan.projects:
-            if not project_plan.changed:
-                continue
-            with acting(write=True) as (session, actor):
-                project = service.execute(session, actor, project_plan)
-            project_plan.project_id = project.id
+            if project_plan.changed:
+                project_plan.project_id = service.apply_project(
+                    env.database(), actor, project_plan
+                )
     if json_out:
         render.print_json(
             {

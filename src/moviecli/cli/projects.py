@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,21 +194,52 @@ def list_(
         )
         return
     rows = [_row(r, current) for r in result.items]
-    render.print_table(
-        [
-            render.Column("ID", no_wrap=True),
-            render.Column("Title", min_width=14),
-            render.Column("Genre", no_wrap=True),
-            render.Column("Status", no_wrap=True),
-            render.Column("Progress", no_wrap=True),
-            render.Column("Phase", no_wrap=True),
-            render.Column("Eps", justify="right", no_wrap=True),
-            render.Column("Team", justify="right"),
-            render.Column("Updated", no_wrap=True),
-        ],
-        rows,
-        caption=render.page_caption(result.total, result.page, result.limit, "projects"),
-    )
+    caption = render.page_caption(result.total, result.page, result.limit, "projects")
+    if render.use_rich() and any(r.project.id == current for r in result.items):
+        legend = "* your current project (moviecli project use)"
+        caption = f"{caption}\n{legend}" if caption else legend
+    columns = [
+        render.Column("ID", no_wrap=True),
+        render.Column("Title", min_width=14),
+        render.Column("Genre", no_wrap=True),
+        render.Column("Status", no_wrap=True),
+        render.Column("Progress", no_wrap=True),
+        render.Column("Phase", no_wrap=True),
+        # final cuts / planned episodes
+        render.Column("Episodes", justify="right", no_wrap=True),
+        render.Column("Team", justify="right", no_wrap=True),
+        render.Column("Updated", no_wrap=True),
+    ]
+    if render.use_rich():
+        keep = _fitting_columns([c.header for c in columns], rows, render.console().width)
+        columns = [c for i, c in enumerate(columns) if i in keep]
+        rows = [[cell for i, cell in enumerate(row) if i in keep] for row in rows]
+    render.print_table(columns, rows, caption=caption)
+
+
+# On a narrow terminal these columns go first, in this order, so that the title keeps
+# room to be read (rich would otherwise squeeze every column, the title down to nothing).
+_DROP_FIRST = ("ID", "Team", "Updated", "Phase", "Genre")
+_TITLE_ROOM = 18
+
+
+def _fitting_columns(headers: list[str], rows: list[list[Any]], width: int) -> set[int]:
+    def cell_width(cell: Any) -> int:
+        if hasattr(cell, "cell_len"):
+            return int(cell.cell_len)
+        return 13 if not isinstance(cell, (str, int)) else len(str(cell))  # the progress bar
+
+    natural = {
+        h: max([len(h), *(cell_width(row[i]) for row in rows)]) + 3  # padding and border
+        for i, h in enumerate(headers)
+    }
+    keep = list(headers)
+    for header in _DROP_FIRST:
+        others = sum(natural[h] for h in keep if h != "Title")
+        if others + min(natural["Title"], _TITLE_ROOM) + 1 <= width:
+            break
+        keep.remove(header)
+    return {headers.index(h) for h in keep}
 
 
 def _row_json(row: ProjectRow) -> dict[str, Any]:
@@ -219,7 +251,14 @@ def _row_json(row: ProjectRow) -> dict[str, Any]:
 
 def _row(row: ProjectRow, current: str | None) -> list[Any]:
     p = row.project
-    title = f"{p.title} *" if p.id == current and render.use_rich() else p.title
+    title: Any = p.title
+    if render.use_rich():
+        from rich.text import Text
+
+        # One line per project: a long title is cut with an ellipsis, not wrapped.
+        title = Text(p.title, no_wrap=True, overflow="ellipsis")
+        if p.id == current:
+            title.append(" *", style="bold")
     return [
         _short(p.id),
         title,
@@ -305,22 +344,34 @@ def _render_detail(d: ProjectDetail) -> None:
             Text(ph.title, style=PHASE_STYLE[ph.state]),
             Text(why, style="dim"),
         )
+    # Eleven media types in two columns, so that the panel is no taller than the phases.
     media = Table(show_header=False, box=None, padding=(0, 1))
-    for media_type, n in d.media_counts.items():
-        media.add_row(media_type, Text(str(n), style="bold" if n else "dim"))
+    counts = list(d.media_counts.items())
+    half = -(-len(counts) // 2)
+    for left, right in zip(counts[:half], [*counts[half:], None], strict=False):
+        cells: list[Any] = []
+        for pair in (left, right):
+            if pair is None:
+                cells += ["", ""]
+            else:
+                media_type, n = pair
+                style = "bold" if n else "dim"
+                cells += [Text(media_type, style="" if n else "dim"), Text(str(n), style=style)]
+        media.add_row(*cells)
+    height = max(len(d.phases), half) + 2
     top = Table.grid(padding=(0, 1), expand=True)
-    top.add_column(ratio=3)
-    top.add_column(ratio=2)
+    top.add_column(ratio=1)
+    top.add_column(ratio=1)
     top.add_row(
-        Panel(phases, title="Phases", title_align="left"),
-        Panel(media, title="Media", title_align="left"),
+        Panel(phases, title="Phases", title_align="left", height=height),
+        Panel(media, title="Media", title_align="left", height=height),
     )
     con.print(top)
     con.print(Panel(Group(*_story_lines(p)), title="Story", title_align="left"))
     if d.sessions:
         sessions = Table(title="Sessions", title_justify="left", header_style="bold")
         for header in ("ID", "User", "State", "Step", "Messages", "Updated"):
-            sessions.add_column(header)
+            sessions.add_column(header, justify="right" if header == "Messages" else "left")
         for ses in d.sessions:
             sessions.add_row(
                 ses.id[:8],
@@ -386,7 +437,8 @@ def _render_detail_plain(d: ProjectDetail, overview: list[tuple[str, Any]]) -> N
 EPISODE_STYLE = {"planned": "dim", "in-production": "yellow", "final-cut": "bold green"}
 
 
-def _render_board(board: EpisodeBoard) -> None:
+def _render_board(board: EpisodeBoard, *, title: str | None = None) -> None:
+    heading = f"{title} — episodes" if title else "Episodes"
     rows = []
     for e in board.episodes:
         c = e.counts
@@ -408,7 +460,7 @@ def _render_board(board: EpisodeBoard) -> None:
             render.Column("Final", justify="right"),
         ],
         rows,
-        title=f"Episodes: {board.final_cut}/{board.total} final cut",
+        title=f"{heading}: {board.final_cut}/{board.total} final cut",
     )
 
 
@@ -418,11 +470,11 @@ def episodes(project: str | None = ProjectArg, json_out: JsonOpt = False) -> Non
     from moviecli.services import projects
 
     with acting() as (session, actor):
-        board = projects.board(session, actor, project)
+        target, board = projects.board(session, actor, project)
     if json_out:
         render.print_json(board)
     else:
-        _render_board(board)
+        _render_board(board, title=target.title)
 
 
 @app.command("progress")
@@ -598,21 +650,51 @@ def delete(
 @app.command("export")
 def export(
     project: str | None = ProjectArg,
-    fmt: str = typer.Option("json", "--format", help="json (toml comes with apply)."),
+    fmt: str = typer.Option(
+        "toml", "--format", help="toml (an apply file) or json (the --json shape of project show)."
+    ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE."),
+    with_media: Path | None = typer.Option(
+        None,
+        "--with-media",
+        metavar="DIR",
+        help="Copy the media files into DIR and name them in the file (toml).",
+    ),
 ) -> None:
-    """Export a project (stdout by default)."""
+    """Export a project (stdout by default); the toml is an apply file.
+
+    Without --with-media, media entries carry their sha256 and apply matches them against
+    media already in the database.
+    """
     import json
 
+    from moviecli.services import apply as apply_service
     from moviecli.services import projects
 
-    if fmt != "json":
-        raise ValidationFailed({"format": f"{fmt!r} is not one of: json"})
-    with acting() as (session, actor):
-        detail = projects.show(session, actor, project)
-    text = json.dumps(_detail_json(detail), ensure_ascii=False, indent=2) + "\n"
+    if fmt not in ("toml", "json"):
+        raise ValidationFailed({"format": f"{fmt!r} is not one of: toml, json"})
+    if fmt == "json":
+        with acting() as (session, actor):
+            detail = projects.show(session, actor, project)
+        text = json.dumps(_detail_json(detail), ensure_ascii=False, indent=2) + "\n"
+    else:
+        import tomli_w
+
+        from moviecli.services.store import MediaStore
+
+        base = output.parent if output is not None else None
+        if with_media is not None:
+            with_media.mkdir(parents=True, exist_ok=True)
+        with acting() as (session, actor):
+            exported = apply_service.export_project(
+                session, actor, project, media_dir=with_media, base=base
+            )
+        store = MediaStore.default()
+        for sha256, target in exported.files:
+            store.export(sha256, target)
+        text = tomli_w.dumps(exported.data)
     if output is None:
-        render.say(text.rstrip("\n"))
+        sys.stdout.write(text)
         return
     output.write_text(text, encoding="utf-8")
     render.note(f"Wrote {output}", quiet=env.quiet)

@@ -18,15 +18,30 @@ import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, VISIBILITIES
-from moviecli.errors import LimitReached, UsageError, ValidationFailed
-from moviecli.models import Project, ProjectCollaborator, Template, User
+from moviecli.errors import Conflict, LimitReached, UsageError, ValidationFailed
+from moviecli.models import (
+    Media,
+    Project,
+    ProjectCollaborator,
+    StyleReference,
+    Template,
+    User,
+    new_id,
+    utcnow,
+)
 from moviecli.services import projects
 from moviecli.services.resolve import user_by_email
+from moviecli.storage.db import Database
+
+if TYPE_CHECKING:
+    from moviecli.services.store import MediaStore, Staged
 
 PROJECT_KEYS = {
     "title",
@@ -81,6 +96,7 @@ class MediaEntry:
     style_reference: bool = False
     status: str | None = None
     visibility: str | None = None
+    found: Any = None  # probe.Probe of the file, when the entry names one
 
 
 @dataclass
@@ -228,6 +244,7 @@ class _Checker:
                 )
         path = None
         sha = None
+        found = None
         if "file" in item:
             rel = self.typed(f"{place}.file", item["file"], str, "a path")
             if rel is not None:
@@ -237,6 +254,7 @@ class _Checker:
                     path = None
                 else:
                     sha = _sha256(path)
+                    found = self.probe(f"{place}.file", path, media_type)
         elif "sha256" in item:
             sha = self.typed(f"{place}.sha256", item["sha256"], str, "a hex digest")
             if sha is not None and (
@@ -286,7 +304,17 @@ class _Checker:
             style_reference=bool(style),
             status=item.get("status"),
             visibility=item.get("visibility"),
+            found=found,
         )
+
+    def probe(self, place: str, path: Path, media_type: Any) -> Any:
+        from moviecli.services import probe
+
+        try:
+            return probe.probe(path, media_type if media_type in MEDIA_FAMILIES else None)
+        except probe.Rejected as exc:
+            self.problem(place, str(exc))
+            return None
 
     def duplicate_media(self, media: list[MediaEntry]) -> None:
         seen: dict[str, str] = {}
@@ -315,6 +343,15 @@ class ItemPlan:
 
 
 @dataclass
+class MediaPlan:
+    entry: MediaEntry
+    action: str  # create | update | unchanged
+    media_id: str  # the existing record, or the id the new one will get
+    values: dict[str, Any]  # columns to set (all of them for a new record)
+    style: bool  # a style reference of the project after the apply
+
+
+@dataclass
 class ProjectPlan:
     title: str
     action: str  # create | update | unchanged
@@ -324,6 +361,9 @@ class ProjectPlan:
     entry: ProjectEntry | None = None
     desired: dict[str, Any] = field(default_factory=dict)
     collaborator_ids: dict[str, str] = field(default_factory=dict)
+    media: list[MediaPlan] = field(default_factory=list)
+    style_add: list[str] = field(default_factory=list)
+    style_remove: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -411,6 +451,7 @@ def plan(
                 f"({actor.tier}: {actor.max_episodes_per_project} episodes per project)"
             )
         _plan_collaborators(session, actor, entry, existing, project_plan, problems)
+        _plan_media(session, actor, entry, existing, project_plan, problems)
         plans.append(project_plan)
     slots = actor.max_projects - len(owned)
     if to_create > slots:
@@ -520,3 +561,418 @@ def execute(session: Session, actor: User, project_plan: ProjectPlan) -> Project
                 session.delete(link)
     session.flush()
     return project
+
+
+# --- media ----------------------------------------------------------------------------------
+
+_MEDIA_COLUMNS = (
+    "media_type",
+    "description",
+    "tags",
+    "episode",
+    "scene",
+    "characters",
+    "timestamp",
+    "status",
+    "visibility",
+)
+_MEDIA_FIELD = {
+    "media_type": "mediaType",
+    "description": "description",
+    "tags": "tags",
+    "episode": "relatedElements.episode",
+    "scene": "relatedElements.scene",
+    "characters": "relatedElements.characters",
+    "timestamp": "relatedElements.timestamp",
+    "status": "status",
+    "visibility": "visibility",
+}
+
+
+def _given_columns(entry: MediaEntry) -> dict[str, Any]:
+    """The columns a media entry sets (keys it leaves out are not managed)."""
+    given: dict[str, Any] = {"media_type": entry.media_type}
+    if entry.description is not None:
+        given["description"] = entry.description.strip()
+    if entry.tags is not None:
+        given["tags"] = entry.tags
+    related = entry.related or {}
+    for key, column in (
+        ("episode", "episode"),
+        ("scene", "scene"),
+        ("characters", "characters"),
+        ("timestamp", "timestamp"),
+    ):
+        if key in related:
+            given[column] = related[key]
+    if entry.status is not None:
+        given["status"] = entry.status
+    if entry.visibility is not None:
+        given["visibility"] = entry.visibility
+    return given
+
+
+def _check_media_values(
+    values: dict[str, Any], episodes: int | None, place: str, problems: dict[str, str]
+) -> dict[str, Any]:
+    from moviecli.services import media as media_service
+
+    fields = media_service.AssetFields(
+        media_type=values["media_type"],
+        description=values.get("description") or "",
+        tags=values.get("tags") or (),
+        episode=values.get("episode"),
+        scene=values.get("scene"),
+        characters=values.get("characters") or (),
+        timestamp=values.get("timestamp"),
+        status=values.get("status") or "active",
+    )
+    try:
+        return media_service.validate_fields(
+            fields, cast(Any, SimpleNamespace(episode_count=episodes))
+        )
+    except ValidationFailed as exc:
+        for name, message in exc.details.items():
+            problems[f"{place}.{name}"] = message
+        return {}
+
+
+def _plan_media(
+    session: Session,
+    actor: User,
+    entry: ProjectEntry,
+    existing: Project | None,
+    project_plan: ProjectPlan,
+    problems: dict[str, str],
+) -> None:
+    from moviecli.services import media as media_service
+
+    current: dict[str, Media] = {}
+    styles: set[str] = set()
+    if existing is not None:
+        for media in session.exec(
+            select(Media)
+            .where(col(Media.project_id) == existing.id, media_service.newest_only())
+            .order_by(col(Media.created_at))
+        ).all():
+            current.setdefault(media.sha256, media)
+        styles = set(
+            session.exec(
+                select(StyleReference.media_id).where(
+                    col(StyleReference.project_id) == existing.id
+                )
+            ).all()
+        )
+    if entry.media is None:
+        project_plan.items += [ItemPlan("media", m.filename, "kept") for m in current.values()]
+        return
+    episodes = project_plan.desired.get("episode_count") or (
+        existing.episode_count if existing else None
+    )
+    in_file: set[str] = set()
+    for item in entry.media:
+        given = _given_columns(item)
+        style = item.style_reference or item.media_type == "style_reference"
+        found = current.get(item.sha256)
+        if found is not None:
+            in_file.add(found.id)
+            merged = {c: getattr(found, c) for c in _MEDIA_COLUMNS} | given
+            if MEDIA_FAMILIES[found.media_type] != MEDIA_FAMILIES[item.media_type]:
+                problems[f"{item.place}.mediaType"] = (
+                    f"{found.filename} is {MEDIA_FAMILIES[found.media_type]}; "
+                    f"{item.media_type} takes {MEDIA_FAMILIES[item.media_type]}"
+                )
+            _check_media_values(merged, episodes, item.place, problems)
+            changes = [
+                FieldChange(_MEDIA_FIELD[c], getattr(found, c), v)
+                for c, v in given.items()
+                if getattr(found, c) != v
+            ]
+            if style != (found.id in styles):
+                changes.append(FieldChange("styleReference", found.id in styles, style))
+            action = "update" if changes else "unchanged"
+            project_plan.media.append(MediaPlan(item, action, found.id, given, style))
+            project_plan.items.append(ItemPlan("media", found.filename, action, changes))
+            continue
+        values = _check_media_values(given, episodes, item.place, problems)
+        if item.path is None:
+            source = session.exec(
+                select(Media).where(
+                    col(Media.sha256) == item.sha256, media_service.visible_media(actor)
+                )
+            ).first()
+            if source is None:
+                problems[f"{item.place}.sha256"] = (
+                    "no media with this content in the database (export with --with-media "
+                    "to carry the files)"
+                )
+                continue
+            values |= {
+                "filename": source.filename,
+                "mime_type": source.mime_type,
+                "size_bytes": source.size_bytes,
+                "technical_data": source.technical_data,
+            }
+            name = source.filename
+        else:
+            name = item.path.name
+        if "visibility" in given:
+            values["visibility"] = given["visibility"]
+        plan_item = MediaPlan(item, "create", new_id(), values, style)
+        project_plan.media.append(plan_item)
+        project_plan.items.append(ItemPlan("media", name, "create"))
+    for media in current.values():
+        if media.id not in in_file:
+            project_plan.items.append(ItemPlan("media", media.filename, "kept"))
+    wanted = {m.media_id for m in project_plan.media if m.style}
+    project_plan.style_add = sorted(wanted - styles)
+    project_plan.style_remove = sorted(styles - wanted)
+    names = {m.id: m.filename for m in current.values()}
+    for media_id in project_plan.style_remove:
+        project_plan.items.append(
+            ItemPlan("styleReference", names.get(media_id, media_id), "remove")
+        )
+
+
+def apply_project(
+    db: Database, actor: User, project_plan: ProjectPlan, store: MediaStore | None = None
+) -> str:
+    """Apply one project's plan: files staged and embedded first, then one write
+    transaction for the project, its collaborators, media and style references, then the
+    files moved into place. Returns the project id."""
+    from moviecli.services import media as media_service
+    from moviecli.services import probe
+    from moviecli.services.store import MediaStore, lock_contents
+
+    store = store or MediaStore.default()
+    staged: dict[str, Staged] = {}
+    try:
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        for plan_item in project_plan.media:
+            entry = plan_item.entry
+            if plan_item.action != "create":
+                continue
+            if entry.path is not None:
+                staged_file = store.stage(entry.path)
+                staged[staged_file.sha256] = staged_file
+                if staged_file.sha256 != entry.sha256:
+                    raise Conflict(
+                        f"{entry.path} changed while apply was running", hint="run apply again"
+                    )
+                row = media_service.new_row(
+                    plan_item.values,
+                    entry.found,
+                    sha256=entry.sha256,
+                    size=staged_file.size,
+                    filename=media_service.filename_of(entry.path),
+                    project_id="",
+                    actor=actor,
+                    now=now,
+                )
+            else:
+                extra = {
+                    k: plan_item.values.pop(k)
+                    for k in ("filename", "mime_type", "size_bytes", "technical_data")
+                }
+                row = media_service.new_row(
+                    plan_item.values,
+                    probe.Probe(
+                        MEDIA_FAMILIES[entry.media_type],
+                        extra["mime_type"],
+                        extra["technical_data"],
+                    ),
+                    sha256=entry.sha256,
+                    size=extra["size_bytes"],
+                    filename=extra["filename"],
+                    project_id="",
+                    actor=actor,
+                    now=now,
+                )
+            row["id"] = plan_item.media_id
+            row["visibility"] = plan_item.values.get("visibility", "private")
+            rows.append(row)
+        _embed_rows(rows)
+        updates = _updated_media(db, project_plan)
+        with db.write() as session:
+            project = execute(session, actor, project_plan)
+            lock_contents(session, [r["sha256"] for r in rows])
+            for row in rows:
+                row["project_id"] = project.id
+            if rows:
+                session.execute(sa.insert(Media), rows)
+            for media_id, (values, vector) in updates.items():
+                media = session.get(Media, media_id)
+                if media is None:
+                    continue
+                for name, value in values.items():
+                    setattr(media, name, value)
+                if vector is not None:
+                    media.embedding = vector
+                media.updated_at = now
+                session.add(media)
+            if project_plan.style_remove:
+                session.execute(
+                    sa.delete(StyleReference).where(
+                        col(StyleReference.project_id) == project.id,
+                        col(StyleReference.media_id).in_(project_plan.style_remove),
+                    )
+                )
+            for media_id in project_plan.style_add:
+                session.add(StyleReference(project_id=project.id, media_id=media_id))
+            if rows or updates or project_plan.style_add or project_plan.style_remove:
+                project.updated_at = now
+                session.add(project)
+            session.flush()
+            project_id = project.id
+        for staged_file in staged.values():
+            store.commit(staged_file)
+        staged.clear()
+        return project_id
+    finally:
+        for staged_file in staged.values():
+            store.discard(staged_file)
+
+
+def _embed_rows(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    from moviecli.services import embeddings
+    from moviecli.services.media import text_of
+
+    for row, vector in zip(rows, embeddings.embed_texts([text_of(r) for r in rows]), strict=True):
+        row["embedding"] = vector
+
+
+def _updated_media(
+    db: Database, project_plan: ProjectPlan
+) -> dict[str, tuple[dict[str, Any], bytes | None]]:
+    """New column values of the records to update, with a new vector when the text moved."""
+    from moviecli.services.media import TEXT_COLUMNS, text_of
+
+    out: dict[str, tuple[dict[str, Any], bytes | None]] = {}
+    targets = [m for m in project_plan.media if m.action == "update"]
+    if not targets:
+        return out
+    texts: dict[str, str] = {}
+    with db.session() as session:
+        for plan_item in targets:
+            media = session.get(Media, plan_item.media_id)
+            if media is None:
+                continue
+            values = {k: v for k, v in plan_item.values.items() if getattr(media, k) != v}
+            out[media.id] = (values, None)
+            if TEXT_COLUMNS & set(values):
+                texts[media.id] = text_of({**media.model_dump(), **values})
+    if texts:
+        from moviecli.services import embeddings
+
+        for media_id, vector in zip(
+            texts, embeddings.embed_texts(list(texts.values())), strict=True
+        ):
+            out[media_id] = (out[media_id][0], vector)
+    return out
+
+
+# --- export: the same format, from the database ------------------------------------------------
+
+
+@dataclass
+class Export:
+    data: dict[str, Any]  # {"project": [ {...} ]}, ready for tomli_w / json
+    files: list[tuple[str, Path]] = field(default_factory=list)  # (sha256, where to copy)
+
+
+def export_project(
+    session: Session,
+    actor: User,
+    ref: str | None,
+    *,
+    media_dir: Path | None = None,
+    base: Path | None = None,
+) -> Export:
+    """A project as an apply file. With ``media_dir`` its media files go there and the
+    entries name them (relative to ``base``, the directory of the exported file);
+    otherwise the entries carry ``sha256`` and apply matches media already stored."""
+    from moviecli.services import media as media_service
+
+    project = projects.resolve_or_current(session, actor, ref)
+    entry: dict[str, Any] = {
+        "title": project.title,
+        "genre": project.genre,
+        "episodeCount": project.episode_count,
+        "targetAudience": project.target_audience,
+    }
+    if project.description:
+        entry["description"] = project.description
+    emails = session.exec(
+        select(User.email)
+        .join(ProjectCollaborator, col(ProjectCollaborator.user_id) == User.id)
+        .where(col(ProjectCollaborator.project_id) == project.id)
+        .order_by(sa.func.lower(User.email))
+    ).all()
+    entry["collaborators"] = list(emails)
+    entry["projectSettings"] = {
+        "aspectRatio": project.aspect_ratio,
+        "episodeDuration": project.episode_duration,
+        "qualityTier": project.quality_tier,
+    }
+    styles = set(
+        session.exec(
+            select(StyleReference.media_id).where(col(StyleReference.project_id) == project.id)
+        ).all()
+    )
+    result = Export({"project": [entry]})
+    used: set[str] = set()
+    media_entries = []
+    for media in session.exec(
+        select(Media)
+        .where(col(Media.project_id) == project.id, media_service.newest_only())
+        .order_by(col(Media.created_at), col(Media.filename), col(Media.id))
+    ).all():
+        item: dict[str, Any] = {}
+        if media_dir is not None:
+            name = (
+                media.filename
+                if media.filename not in used
+                else (f"{media.sha256[:8]}-{media.filename}")
+            )
+            used.add(name)
+            target = media_dir / name
+            result.files.append((media.sha256, target))
+            item["file"] = _relative(target, base)
+        else:
+            item["sha256"] = media.sha256
+        item["mediaType"] = media.media_type
+        if media.description:
+            item["description"] = media.description
+        if media.tags:
+            item["tags"] = list(media.tags)
+        related: dict[str, Any] = {}
+        if media.episode is not None:
+            related["episode"] = media.episode
+        if media.scene:
+            related["scene"] = media.scene
+        if media.characters:
+            related["characters"] = list(media.characters)
+        if media.timestamp is not None:
+            related["timestamp"] = media.timestamp
+        if related:
+            item["relatedElements"] = related
+        if media.status != "active":
+            item["status"] = media.status
+        if media.visibility != "private":
+            item["visibility"] = media.visibility
+        if media.id in styles and media.media_type != "style_reference":
+            item["styleReference"] = True
+        media_entries.append(item)
+    if media_entries:
+        entry["media"] = media_entries
+    return result
+
+
+def _relative(target: Path, base: Path | None) -> str:
+    import os
+
+    start = (base or Path.cwd()).resolve()
+    return Path(os.path.relpath(target.resolve(), start)).as_posix()

@@ -489,26 +489,50 @@ def _existing(session: Session, project_id: str, hashes: list[str]) -> dict[str,
 def _row(
     values: dict[str, Any], cand: _Candidate, *, project_id: str, actor: User, now: datetime
 ) -> dict[str, Any]:
+    return new_row(
+        values,
+        cand.probe,
+        sha256=cand.staged.sha256,
+        size=cand.staged.size,
+        filename=filename_of(cand.path),
+        project_id=project_id,
+        actor=actor,
+        now=now,
+    )
+
+
+def new_row(
+    values: dict[str, Any],
+    found: probe.Probe,
+    *,
+    sha256: str,
+    size: int,
+    filename: str,
+    project_id: str,
+    actor: User,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new version-1 record (``values`` from ``validate_fields``)."""
     return {
         **values,
         "id": new_id(),
         "project_id": project_id,
         "embedding": None,
-        "technical_data": cand.probe.technical_data,
+        "technical_data": found.technical_data,
         "version": 1,
         "previous_version": None,
         "visibility": "private",
-        "filename": _filename(cand.path),
-        "mime_type": cand.probe.mime_type,
-        "size_bytes": cand.staged.size,
-        "sha256": cand.staged.sha256,
+        "filename": filename,
+        "mime_type": found.mime_type,
+        "size_bytes": size,
+        "sha256": sha256,
         "created_by": actor.id,
         "created_at": now,
         "updated_at": now,
     }
 
 
-def _filename(path: Path) -> str:
+def filename_of(path: Path) -> str:
     name = path.name
     if len(name) <= 255:
         return name
@@ -681,7 +705,7 @@ def add_version(
             technical_data=found.technical_data,
             version=old.version + 1,
             previous_version=old.id,
-            filename=_filename(path),
+            filename=filename_of(path),
             mime_type=found.mime_type,
             size_bytes=staged.size,
             sha256=staged.sha256,
@@ -805,6 +829,16 @@ def list_media(
     if not all_versions:
         where.append(newest_only())
     stmt = select(Media).where(*where).order_by(col(Media.created_at).desc(), col(Media.id).desc())
+    if len(where) == 2 and not all_versions:
+        # The default view: count from the indexes alone. Each superseded version has
+        # exactly one successor in the same project, so newest = all - those with a
+        # previous version (instead of probing every row with NOT EXISTS).
+        in_project = col(Media.project_id) == proj.id
+        every = sa.select(sa.func.count()).select_from(Media).where(in_project)
+        successors = every.where(col(Media.previous_version).is_not(None))
+        total = session.execute(every).scalar_one() - session.execute(successors).scalar_one()
+        rows = session.exec(stmt.offset((page - 1) * limit).limit(limit)).all()
+        return proj, Page([public(m) for m in rows], int(total), page, limit)
     result = paginate(session, stmt, page=page, limit=limit)
     return proj, result.map(public)
 
