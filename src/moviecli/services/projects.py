@@ -608,8 +608,9 @@ def _ref(user: User | None) -> UserRef:
     return UserRef(id=user.id, email=user.email, name=name)
 
 
-def board(session: Session, actor: User, ref: str | None) -> EpisodeBoard:
-    return episode_board(session, resolve_or_current(session, actor, ref))
+def board(session: Session, actor: User, ref: str | None) -> tuple[Project, EpisodeBoard]:
+    project = resolve_or_current(session, actor, ref)
+    return project, episode_board(session, project)
 
 
 # --- update ----------------------------------------------------------------------------------
