@@ -226,3 +226,18 @@ def test_long_snippets_are_cut_around_the_match(cli, admin):
     snippet = cli("session", "search", "needle", "--json").json()["items"][0]["snippet"]
     assert snippet.startswith("…") and snippet.endswith("…")
     assert "needle" in snippet and len(snippet) <= 125
+
+
+def test_search_counts_matches_up_to_a_cap(cli, admin, monkeypatch):
+    from moviecli.services import chat
+
+    cli("project", "create", "P", "--genre", "drama", "--episodes", "2")
+    for n in range(3):
+        _turn(cli, "P", "--new", "-m", f"echo number {n}")
+    found = cli("session", "search", "echo", "--json").json()
+    assert (found["total"], found["totalCapped"], len(found["items"])) == (6, False, 6)
+    monkeypatch.setattr(chat, "MAX_COUNTED", 4)
+    found = cli("session", "search", "echo", "--json").json()
+    assert (found["total"], found["totalCapped"], len(found["items"])) == (4, True, 6)
+    plain = cli("session", "search", "echo", "--limit", "2")
+    assert plain.stderr == "page 1 of 2 (4 matches or more; --page N for more)\n"

@@ -223,5 +223,10 @@ def search(
             (_short(h.session_id), h.message_id, h.role, h.timestamp, h.snippet)
             for h in result.items
         ],
-        caption=render.page_caption(result.total, result.page, result.limit, "matches"),
+        caption=render.page_caption(
+            result.total,
+            result.page,
+            result.limit,
+            "matches or more" if result.total_capped else "matches",
+        ),
     )

@@ -881,6 +881,14 @@ class SearchHit:
 
 
 _TOKEN = re.compile(r"[^\W_]+")
+MAX_COUNTED = 10_000
+
+
+@dataclass
+class SearchPage(Page[SearchHit]):
+    """A page of hits; ``total_capped``: there are more than ``total`` matches."""
+
+    total_capped: bool = False
 
 
 def search_terms(text: str) -> list[str]:
@@ -896,9 +904,10 @@ def search(
     project_ref: str | None = None,
     page: int = 1,
     limit: int = 20,
-) -> Page[SearchHit]:
+) -> SearchPage:
     """Full text over the messages the actor may read, newest first. Every word must match
-    (FTS5 on SQLite, PostgreSQL's ``simple`` text search: no stemming on either)."""
+    (FTS5 on SQLite, PostgreSQL's ``simple`` text search: no stemming on either). Matches
+    are counted up to MAX_COUNTED."""
     check_page(page, limit)
     terms = search_terms(text)
     if not terms:
@@ -932,7 +941,10 @@ def search(
             )
         )
         order = col(Message.id).desc()
-    total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+    # Counting every match of a common word in a million messages costs more than the rest
+    # of the command: count up to MAX_COUNTED and say so (totalCapped).
+    counted = base.with_only_columns(sa.literal(1)).limit(MAX_COUNTED + 1).subquery()
+    total = session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
     rows = session.execute(base.order_by(order).offset((page - 1) * limit).limit(limit)).all()
     hits = []
     for message, project_id in rows:
@@ -947,7 +959,8 @@ def search(
                 snippet(message.content, terms),
             )
         )
-    return Page(hits, int(total), page, limit)
+    capped = total > MAX_COUNTED
+    return SearchPage(hits, min(int(total), MAX_COUNTED), page, limit, total_capped=capped)
 
 
 def snippet(content: str, terms: list[str], width: int = 60) -> str:
