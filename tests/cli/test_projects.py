@@ -519,7 +519,7 @@ def test_list_plain_table(cli, three):
     result = cli("project", "list", "--sort", "title")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "id\ttitle\tgenre\tstatus\tprogress\tphase\teps\tteam\tupdated"
+    assert lines[0] == "id\ttitle\tgenre\tstatus\tprogress\tphase\tepisodes\tteam\tupdated"
     alpha = lines[1].split("\t")
     assert alpha[0] == three[0]["id"]
     assert alpha[1:8] == ["Alpha", "comedy", "production", "0%", "initial_concept", "0/3", "0"]
@@ -806,7 +806,7 @@ def test_commands_use_the_current_project(cli, admin):
     assert result.json()["id"] == two["id"]
     assert cli("project", "hold", "--json").json()["status"] == "on-hold"
     assert cli("project", "resume", "--json").json()["status"] == "concept"
-    assert json.loads(cli("project", "export").stdout)["id"] == two["id"]
+    assert json.loads(cli("project", "export", "--format", "json").stdout)["id"] == two["id"]
     assert cli("project", "collab", "list", "--json").json()["total"] == 0
 
 
@@ -1214,7 +1214,7 @@ def test_episode_board_ignores_episodes_beyond_the_count(cli, admin, database):
 
 def test_export_json(cli, admin, tmp_path):
     new_project(cli, "Exported")
-    result = cli("project", "export", "Exported")
+    result = cli("project", "export", "Exported", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     shown = cli("project", "show", "Exported", "--json").json()
@@ -1232,8 +1232,37 @@ def test_export_unknown_format(cli, admin):
     new_project(cli, "E")
     result = cli("project", "export", "E", "--format", "yaml")
     assert result.exit_code == 2
-    assert result.stderr == "Error: invalid input\n  format: 'yaml' is not one of: json\n"
+    assert result.stderr == "Error: invalid input\n  format: 'yaml' is not one of: toml, json\n"
 
 
 def test_export_not_found(cli, admin):
     assert cli("project", "export", "Nope").exit_code == 3
+
+
+# --- the dashboard on a terminal -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", [120, 80])
+def test_list_table_on_a_terminal(cli, admin, monkeypatch, columns):
+    """Rich table: one line per project, long titles cut, the title kept when narrow."""
+    from moviecli import render
+
+    monkeypatch.setattr(render, "use_rich", lambda: True)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("LINES", "50")
+    new_project(cli, "Night Shift at the Haunted Lighthouse Museum of Forgotten Things")
+    new_project(cli, "Space Heist")
+    cli("project", "use", "Space Heist")
+    result = cli("project", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines)
+    assert "Title" in lines[1]
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 2  # no wrapped rows
+    assert "Space Heist *" in body[0]
+    assert "Night Shift" in body[1]
+    assert "…" in body[1]
+    assert "0/3" in body[0]
+    assert lines[-1].rstrip() == "* your current project (moviecli project use)"
+    assert ("ID" in lines[1]) == (columns == 120)
