@@ -363,6 +363,8 @@ class Conversation:
                     self.turn(TurnRequest(message=line), out)
         except Leave:
             pass
+        except KeyboardInterrupt:
+            out.write("\n")
         self.leave()
         return 1 if self.failed else 0
 
@@ -463,6 +465,8 @@ class Conversation:
                     self.turn(TurnRequest(message=line), out)
         except Leave:
             pass
+        except KeyboardInterrupt:  # Ctrl-C while a reply was being produced
+            out.write("\n")
         self.leave()
         return 0
 
