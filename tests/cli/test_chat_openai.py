@@ -127,11 +127,15 @@ def test_a_streamed_reply(cli, llm):
     story = cli("project", "show", "P", "--json").json()["story"]
     assert story["concept"] == "A lighthouse story"
 
-    # the next turn sends the recent history
-    cli("chat", "P", "--choice", "story_development")
+    # the next turn sends the recent history, then the facts, then the new message
+    cli("chat", "P", "-m", "More rain")
     sent = llm.requests[1]["messages"]
-    assert {"role": "user", "content": "A lighthouse story"} in sent
-    assert {"role": "assistant", "content": "Hello there, creator."} in sent
+    assert sent[1:3] == [
+        {"role": "user", "content": "A lighthouse story"},
+        {"role": "assistant", "content": "Hello there, creator."},
+    ]
+    assert sent[3]["role"] == "system"
+    assert sent[4:] == [{"role": "user", "content": "More rain"}]
 
 
 def test_plain_output_streams_the_reply_then_the_choices(cli, llm):

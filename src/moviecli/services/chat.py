@@ -440,8 +440,9 @@ def take_turn(
         chat.awaiting_user_input = False
         facts = workflow.load_facts(session, project)
         story = dict(project.story or {})
+        # the conversation before this message (which the backend gets on its own)
         history = (
-            [(m.role, m.content) for m in _recent(session, chat, HISTORY_FOR_BACKEND)]
+            [(m.role, m.content) for m in _recent(session, chat, HISTORY_FOR_BACKEND + 1)][:-1]
             if backend.name != "builtin"
             else []
         )
