@@ -241,3 +241,21 @@ def test_search_counts_matches_up_to_a_cap(cli, admin, monkeypatch):
     assert (found["total"], found["totalCapped"], len(found["items"])) == (4, True, 6)
     plain = cli("session", "search", "echo", "--limit", "2")
     assert plain.stderr == "page 1 of 2 (4 matches or more; --page N for more)\n"
+
+
+def test_bad_arguments_are_usage_errors(cli, admin):
+    cli("project", "create", "P", "--genre", "drama", "--episodes", "2")
+    sid = _turn(cli, "P", "-m", "hi")["sessionId"]
+    for args in (
+        ("session", "show", sid, "--page", "0"),
+        ("session", "show", sid, "--limit", "0"),
+        ("session", "search", "hi", "--page", "0"),
+        ("chat", "P", "--session", "", "-m", "x"),
+        ("chat", "P", "--custom", "x", "--choice", "story_development"),
+        ("chat", "P", "--json"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stderr.startswith("Error: "), args
+    assert cli("session", "show", "zz").exit_code == 3
+    assert cli("session", "show", sid, "--page", "99", "--json").json()["items"] == []

@@ -214,10 +214,10 @@ def _pick(
 ) -> Picked:
     """``--session``, else ``--new``, else the user's latest active/paused/errored session on
     the project, else a new one. A completed session is read-only: a new one is started."""
-    if session_ref and new:
+    if session_ref is not None and new:
         raise UsageError("pass --session or --new, not both")
     notice = None
-    if session_ref:
+    if session_ref is not None:
         chat = get_session(session, actor, session_ref, write=True)
         project = session.get(Project, chat.project_id)
         assert project is not None
@@ -582,7 +582,7 @@ def _record_failure(db: Database, chat_id: str, step: str, backend: str, error: 
 def _project_for(
     session: Session, actor: User, project_ref: str | None, session_ref: str | None
 ) -> Project:
-    if session_ref:
+    if session_ref is not None:
         chat = get_session(session, actor, session_ref, write=True)
         project = session.get(Project, chat.project_id)
         assert project is not None
@@ -784,7 +784,7 @@ def history(
 ) -> tuple[SessionInfo, Page[MessageInfo]]:
     """One page of a session's messages: pages are numbered from the oldest, the default is
     the newest page, and items are oldest first within it."""
-    check_page(page or 1, limit)
+    check_page(1 if page is None else page, limit)
     chat = get_session(session, actor, ref)
     total = chat.message_count
     pages = max(1, -(-total // limit))
