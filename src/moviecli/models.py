@@ -176,7 +176,10 @@ class Media(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_media_project_type", "project_id", "media_type"),
         sa.Index("ix_media_project_episode", "project_id", "episode"),
-        sa.Index("ix_media_project_created", "project_id", "created_at"),
+        # Newest first with a stable order, read straight from the index (media list).
+        sa.Index("ix_media_project_created", "project_id", "created_at", "id"),
+        # Superseded versions of a project, counted from the index alone (media list).
+        sa.Index("ix_media_project_previous", "project_id", "previous_version"),
         sa.Index("ix_media_visibility", "visibility"),
         # The search cache compares count(*) and max(updated_at) with what it holds.
         sa.Index("ix_media_updated_at", "updated_at"),

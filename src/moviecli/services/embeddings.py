@@ -104,6 +104,9 @@ class Embedder:
             else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         )
         options.log_severity_level = 3
+        # Threads that sleep rather than spin when idle: the machine is shared with the
+        # database and often with other processes, where spinning costs more than it gains.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(TOKENIZER))
         self.tokenizer.enable_truncation(MAX_TOKENS)
@@ -120,13 +123,21 @@ class Embedder:
         import numpy as np
 
         out = np.empty((len(texts), DIM), dtype=np.float32)
-        # Similar lengths in one batch waste less padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # The same text is embedded once; similar lengths in one batch waste less padding.
+        first: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            first.setdefault(text, i)
+        order = sorted(first.values(), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             out[chunk] = self._batch([texts[i] or " " for i in chunk])
             if progress is not None:
                 progress(len(chunk))
+        for i, text in enumerate(texts):
+            if first[text] != i:
+                out[i] = out[first[text]]
+        if progress is not None and len(order) < len(texts):
+            progress(len(texts) - len(order))
         return out
 
     def _batch(self, texts: list[str]) -> npt.NDArray[np.float32]:

@@ -86,9 +86,10 @@ class View:
 
 
 def _signature(session: Session) -> tuple[int, datetime | None]:
-    count, latest = session.execute(
-        sa.select(sa.func.count(col(Media.id)), sa.func.max(col(Media.updated_at)))
-    ).one()
+    # Two statements: SQLite answers each from an index (count(*) from the smallest one,
+    # max() from ix_media_updated_at); asked together they would scan the table.
+    count = session.execute(sa.select(sa.func.count()).select_from(Media)).scalar_one()
+    latest = session.execute(sa.select(sa.func.max(col(Media.updated_at)))).scalar_one()
     return int(count), latest
 
 
@@ -101,6 +102,27 @@ _COLUMNS = (
     col(Media.previous_version),
     col(Media.embedding),
 )
+
+
+def _map(path: Path) -> Any:
+    """The .npy file memory-mapped, its pages faulted in at once (MAP_POPULATE) rather
+    than one by one during the product: about half the time for 150 MB."""
+    import mmap
+
+    import numpy as np
+
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        offset = f.tell()
+        if fortran or not shape or shape[0] == 0:
+            return np.load(path)
+        mapped = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+    return np.frombuffer(mapped, dtype=dtype, offset=offset).reshape(shape)
 
 
 class SearchIndex:
@@ -122,7 +144,7 @@ class SearchIndex:
         import numpy as np
 
         try:
-            vectors = np.load(self.directory / f"{gen}.vec.npy", mmap_mode="r")
+            vectors = _map(self.directory / f"{gen}.vec.npy")
             with np.load(self.directory / f"{gen}.meta.npz") as meta:
                 arrays = {name: meta[name] for name in View.__dataclass_fields__ if name in meta}
                 prev = meta["prev"] if with_prev else None

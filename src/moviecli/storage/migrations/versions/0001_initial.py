@@ -191,7 +191,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_media_previous_version", "media", ["previous_version"], unique=False)
     op.create_index(
-        "ix_media_project_created", "media", ["project_id", "created_at"], unique=False
+        "ix_media_project_created", "media", ["project_id", "created_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_media_project_previous", "media", ["project_id", "previous_version"], unique=False
     )
     op.create_index("ix_media_project_episode", "media", ["project_id", "episode"], unique=False)
     op.create_index("ix_media_project_type", "media", ["project_id", "media_type"], unique=False)
