@@ -732,3 +732,41 @@ def test_no_embed_then_embed_pending(cli: Any, project: dict, files: Path) -> No
     assert cli("media", "embed", "--pending", "--json").json() == {"embedded": 0, "skipped": 0}
     rebuilt = cli("media", "embed", "--project", "Sea")
     assert rebuilt.stdout == "Embedded 1 media\n"
+
+
+def test_history_through_a_public_version_hides_private_ones(
+    cli: Any, project: dict, files: Path, admin: Any, make_user: Any, login_as: Any
+) -> None:
+    v1 = add_one(cli, "Sea", mf.png(files / "v1.png", seed=1), "storyboard", "--no-embed")
+    v2 = cli(
+        "media", "version", v1["id"], str(mf.png(files / "v2.png", seed=2)), "--no-embed", "--json"
+    ).json()
+    cli("media", "share", v2["id"])
+    login_as(make_user("eve@example.com"))
+    history = cli("media", "history", v2["id"], "--json").json()
+    assert [r["id"] for r in history["items"]] == [v2["id"]]
+    assert history["total"] == 1
+    assert cli("media", "history", v1["id"]).exit_code == 3
+
+
+def test_progress_bar_only_on_a_terminal_and_not_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from moviecli.cli import media as media_cli
+    from moviecli.cli.env import env
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(env, "quiet", False)
+    assert media_cli._progress_bar() == (None, None)  # pytest's stderr is no terminal
+    terminal = Terminal()
+    monkeypatch.setattr(media_cli.sys, "stderr", terminal)
+    bar, progress = media_cli._progress_bar()
+    assert bar is not None and progress is not None
+    with bar:
+        progress("checking", 1, 2)
+        progress("checking", 1, 2)
+    monkeypatch.setattr(env, "quiet", True)
+    assert media_cli._progress_bar() == (None, None)

@@ -768,6 +768,10 @@ def history(
             break
         seen.add(after.id)
         chain.append(after)
+    project = session.get(Project, media.project_id)
+    if project is None or not access.can_see_project(session, actor, project):
+        # Reached through a public version: the private versions stay hidden.
+        chain = [m for m in chain if m.visibility == "public"]
     items = chain[(page - 1) * limit : page * limit]
     return Page([public(m) for m in items], len(chain), page, limit)
 
