@@ -79,7 +79,7 @@ def template_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
     from moviecli.storage.db import database, dispose_all
 
     if PG_URL:
-        name = f"moviecli_tpl_{worker_id}"
+        name = f"moviecli_tpl_{worker_id}_{os.getpid()}"
         url = _pg_create(name)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'moviecli.db'}"

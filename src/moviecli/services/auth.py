@@ -97,10 +97,15 @@ def login(db: Database, email: str, password: str, *, days: int | None = None) -
             select(User).where(sa.func.lower(User.email) == email.strip().lower())
         ).first()
     if user is None:
-        # The same answer as a wrong password: logins do not reveal who has an account.
+        # The same answer, and about the same time, as a wrong password: logins do not
+        # reveal who has an account.
+        verify_password(password, _DUMMY_HASH)
         raise AuthError("wrong email or password")
-    _check_can_log_in(user)
+    if user.deleted_at is None:
+        _check_can_log_in(user)
     good = verify_password(password, user.password_hash)
+    if not good and user.deleted_at is not None:
+        raise AuthError("wrong email or password")
     with db.write() as session:
         locked_user = lock_row(session, User, user.id)
         assert locked_user is not None
@@ -147,6 +152,10 @@ def issue_token(session: Session, user: User, *, days: int | None = None) -> str
         )
     )
     return token
+
+
+# A hash of a random password, verified against when the email is unknown.
+_DUMMY_HASH = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
 
 
 def _check_can_log_in(user: User) -> None:

@@ -116,12 +116,13 @@ def _flush_unique(session: Session, email: str) -> None:
 def resolve_user(session: Session, actor: User, ref: str) -> User:
     """A user named by email (case-insensitive) or id/prefix, among those the actor sees.
 
-    Non-admins see only themselves by id, but anyone may name another user by exact email.
+    Non-admins see only themselves by id, but anyone may name another user by exact email
+    (deleted users only for admins).
     """
     ref = ref.strip()
     if "@" in ref:
         user = user_by_email(session, ref)
-        if user is None:
+        if user is None or (user.deleted_at is not None and not access.is_admin(actor)):
             raise NotFound(f"user {ref!r} not found")
         return user
     where = None if access.is_admin(actor) else col(User.id) == actor.id
