@@ -14,7 +14,11 @@ transaction per batch, with the full-text trigger dropped during the load and th
 index rebuilt after it (SPEC section 7). Run it with the project's venv:
 
     .venv/bin/python benchmarks/chat.py [--messages 1000000] [--runs 10]
-        [--out benchmarks/out/chat.json] [--check]
+        [--out benchmarks/out/chat.json] [--check] [--keep DIR]
+
+``--keep DIR`` builds the database in DIR and keeps it; run again with the same DIR (and
+message count) to skip the load, or to profile a command by hand
+(``MOVIECLI_HOME=DIR moviecli session show ID``).
 
 SQLite only (the default backend). It prints a table and writes JSON; ``--check`` exits 1
 when a target is missed.
@@ -23,6 +27,7 @@ when a target is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -198,6 +203,16 @@ def turn_times(url: str, email: str, session_id: str, turns: int) -> list[float]
     return times
 
 
+def message_count(url: str, session_id: str) -> int:
+    from moviecli.models import ChatSession
+    from moviecli.storage.db import database
+
+    with database(url).session() as session:
+        chat = session.get(ChatSession, session_id)
+        assert chat is not None
+        return chat.message_count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -205,6 +220,7 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=50, help="timed in-process turns")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--keep", type=Path, help="build in this directory, keep and reuse it")
     args = parser.parse_args()
 
     python = sys.executable
@@ -212,27 +228,45 @@ def main() -> int:
     if not Path(moviecli).exists():
         sys.exit(f"no moviecli beside {python}: run this with the project's venv python")
 
-    with tempfile.TemporaryDirectory(prefix="moviecli-chat-bench-") as home:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            home = str(args.keep.resolve())
+        else:
+            home = stack.enter_context(tempfile.TemporaryDirectory(prefix="moviecli-chat-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIECLI_")}
         env.update(MOVIECLI_HOME=home, NO_COLOR="1")
         os.environ.update(MOVIECLI_HOME=home)
         os.environ.pop("MOVIECLI_DATABASE_URL", None)
         email = "bench@example.com"
-        init = subprocess.run(
-            [moviecli, "init", "--name", "Bench", "--email", email, "--password-stdin"],
-            input=f"{PASSWORD}\n".encode(),
-            env=env,
-            capture_output=True,
-        )
-        if init.returncode != 0:
-            sys.exit(f"moviecli init failed ({init.returncode}):\n{init.stderr.decode()}")
         url = f"sqlite:///{home}/moviecli.db"
-        print(f"loading {args.messages:,} messages …", flush=True)
-        session_id, load_s = load(url, email, args.messages)
-        print(f"loaded in {load_s:.1f} s (insert + FTS5 rebuild)", flush=True)
+        marker = Path(home) / "chat-bench.json"
+        kept = json.loads(marker.read_text()) if marker.exists() else {}
+        if kept.get("messages") == args.messages:
+            session_id, load_s = kept["session"], kept["load_seconds"]
+            print(f"reusing the {args.messages:,} messages in {home}", flush=True)
+        else:
+            for name in ("moviecli.db", "moviecli.db-wal", "moviecli.db-shm", "token"):
+                (Path(home) / name).unlink(missing_ok=True)
+            init = subprocess.run(
+                [moviecli, "init", "--name", "Bench", "--email", email, "--password-stdin"],
+                input=f"{PASSWORD}\n".encode(),
+                env=env,
+                capture_output=True,
+            )
+            if init.returncode != 0:
+                sys.exit(f"moviecli init failed ({init.returncode}):\n{init.stderr.decode()}")
+            print(f"loading {args.messages:,} messages …", flush=True)
+            session_id, load_s = load(url, email, args.messages)
+            print(f"loaded in {load_s:.1f} s (insert + FTS5 rebuild)", flush=True)
+            marker.write_text(
+                json.dumps(
+                    {"messages": args.messages, "session": session_id, "load_seconds": load_s}
+                )
+            )
         turns = turn_times(url, email, session_id, args.turns)
 
-        pages = -(-(args.messages + 2 * (args.turns + 3)) // 20)
+        pages = -(-message_count(url, session_id) // 20)
         middle = pages // 2
         timings = [
             Timing("import sqlmodel", [python, "-c", "import sqlmodel"], [], []),
