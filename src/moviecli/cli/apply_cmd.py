@@ -38,19 +38,22 @@ def apply(
             {
                 "dryRun": dry_run,
                 "changed": plan.changed,
-                "projects": [_plan_json(p) for p in plan.projects],
+                "projects": [_plan_json(p) for p in plan.projects]
+                + [_kept_json(p) for p in plan.kept],
             }
         )
         return
     for p in plan.projects:
         render.say(f"{SYMBOL[p.action]} project {p.title!r}: {p.action}")
         for change in p.changes:
-            render.say(f"    {change.field}: {change.old!r} → {change.new!r}")
+            render.say(_change_line("    ", change, p.action))
         for item in p.items:
             label = "not in file (kept)" if item.action == "kept" else item.action
             render.say(f"  {SYMBOL[item.action]} {item.kind} {item.name}: {label}")
             for change in item.changes:
-                render.say(f"      {change.field}: {change.old!r} → {change.new!r}")
+                render.say(_change_line("      ", change, item.action))
+    for kept in plan.kept:
+        render.say(f"{SYMBOL['kept']} project {kept.title!r}: not in file (kept)")
     if not plan.changed:
         render.say("Nothing to change: the database already matches the file.")
     elif dry_run:
@@ -59,6 +62,22 @@ def apply(
         render.note(
             f"Applied {sum(p.changed for p in plan.projects)} project(s).", quiet=env.quiet
         )
+
+
+def _change_line(indent: str, change: Any, action: str) -> str:
+    if action == "create":
+        return f"{indent}{change.field} = {change.new!r}"
+    return f"{indent}{change.field}: {change.old!r} → {change.new!r}"
+
+
+def _kept_json(project: Any) -> dict[str, Any]:
+    return {
+        "title": project.title,
+        "action": "kept",
+        "projectId": project.id,
+        "changes": [],
+        "items": [],
+    }
 
 
 def _plan_json(p: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
@@ -96,6 +97,7 @@ class MediaEntry:
     style_reference: bool = False
     status: str | None = None
     visibility: str | None = None
+    filename: str | None = None  # the record's name, when it differs from the file's
     found: Any = None  # probe.Probe of the file, when the entry names one
 
 
@@ -289,6 +291,12 @@ class _Checker:
         style = self.typed(
             f"{place}.styleReference", item.get("styleReference"), bool, "true or false"
         )
+        filename = self.typed(f"{place}.filename", item.get("filename"), str, "a string")
+        if filename is not None and (
+            not filename.strip() or "/" in filename or "\\" in filename or len(filename) > 255
+        ):
+            self.problem(f"{place}.filename", "must be a plain file name (1-255 characters)")
+            filename = None
         if sha is None or media_type not in MEDIA_FAMILIES:
             return None
         return MediaEntry(
@@ -304,6 +312,7 @@ class _Checker:
             style_reference=bool(style),
             status=item.get("status"),
             visibility=item.get("visibility"),
+            filename=filename.strip() if filename else None,
             found=found,
         )
 
@@ -375,6 +384,7 @@ class ProjectPlan:
 @dataclass
 class Plan:
     projects: list[ProjectPlan]
+    kept: list[Project] = field(default_factory=list)  # the actor's projects not in the file
 
     @property
     def changed(self) -> bool:
@@ -388,7 +398,9 @@ def _desired_fields(
     if entry.template is not None:
         template = session.get(Template, entry.template.strip().lower())
         if template is None:
-            problems[f"{entry.place}.template"] = f"template {entry.template!r} not found"
+            problems.setdefault(
+                f"{entry.place}.template", f"template {entry.template!r} not found"
+            )
         else:
             desired.update(
                 genre=template.genre,
@@ -436,7 +448,12 @@ def plan(
             to_create += 1
             for key, flag in (("genre", "genre"), ("episode_count", "episodeCount")):
                 if desired.get(key) is None:
-                    problems[f"{entry.place}.{flag}"] = "is required for a new project"
+                    problems.setdefault(f"{entry.place}.{flag}", "is required for a new project")
+            project_plan.changes = [
+                FieldChange(projects.FIELD_NAMES[attr], None, value)
+                for attr, value in desired.items()
+                if value is not None
+            ]
         else:
             for attr, new in desired.items():
                 old = getattr(existing, attr)
@@ -461,17 +478,33 @@ def plan(
             f"{actor.max_projects})"
         )
     if problems or limits:
-        all_problems = {**problems, **limits}
+        # A value that is invalid anyway (episodeCount 60) is reported as invalid, not as
+        # over the limit: fixing the limit alone would not make the file good.
+        all_problems = {**limits, **problems}
         if problems:
             raise ValidationFailed(
-                dict(sorted(all_problems.items())),
+                _in_file_order(all_problems),
                 message=f"{len(all_problems)} problem(s) in the file; nothing was applied",
             )
         raise LimitReached(
             f"{len(limits)} subscription limit(s) in the way; nothing was applied",
-            details=dict(sorted(limits.items())),
+            details=_in_file_order(limits),
         )
-    return Plan(plans)
+    in_file = {p.project_id for p in plans}
+    kept = sorted(
+        (p for p in owned.values() if p.id not in in_file), key=lambda p: p.title.lower()
+    )
+    return Plan(plans, kept)
+
+
+def _in_file_order(problems: dict[str, str]) -> dict[str, str]:
+    """Places sorted as they appear in the file: project[2] before project[10]."""
+    import re
+
+    def key(place: str) -> list[Any]:
+        return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", place)]
+
+    return {place: problems[place] for place in sorted(problems, key=key)}
 
 
 def _plan_collaborators(
@@ -500,9 +533,9 @@ def _plan_collaborators(
         person = user_by_email(session, email)
         place = f"{entry.place}.collaborators[{index}]"
         if person is None or person.deleted_at is not None:
-            problems[place] = f"no user with email {email!r}"
+            problems.setdefault(place, f"no user with email {email!r}")
         elif person.id == actor.id:
-            problems[place] = "you create the project; you need not collaborate on it"
+            problems.setdefault(place, "you create the project; you need not collaborate on it")
         else:
             wanted[person.email.lower()] = person.email
             project_plan.collaborator_ids[person.email.lower()] = person.id
@@ -575,6 +608,7 @@ _MEDIA_COLUMNS = (
     "timestamp",
     "status",
     "visibility",
+    "filename",
 )
 _MEDIA_FIELD = {
     "media_type": "mediaType",
@@ -586,6 +620,7 @@ _MEDIA_FIELD = {
     "timestamp": "relatedElements.timestamp",
     "status": "status",
     "visibility": "visibility",
+    "filename": "filename",
 }
 
 
@@ -609,6 +644,8 @@ def _given_columns(entry: MediaEntry) -> dict[str, Any]:
         given["status"] = entry.status
     if entry.visibility is not None:
         given["visibility"] = entry.visibility
+    if entry.filename is not None:
+        given["filename"] = entry.filename
     return given
 
 
@@ -633,7 +670,7 @@ def _check_media_values(
         )
     except ValidationFailed as exc:
         for name, message in exc.details.items():
-            problems[f"{place}.{name}"] = message
+            problems.setdefault(f"{place}.{name}", message)
         return {}
 
 
@@ -678,11 +715,15 @@ def _plan_media(
             in_file.add(found.id)
             merged = {c: getattr(found, c) for c in _MEDIA_COLUMNS} | given
             if MEDIA_FAMILIES[found.media_type] != MEDIA_FAMILIES[item.media_type]:
-                problems[f"{item.place}.mediaType"] = (
+                problems.setdefault(
+                    f"{item.place}.mediaType",
                     f"{found.filename} is {MEDIA_FAMILIES[found.media_type]}; "
-                    f"{item.media_type} takes {MEDIA_FAMILIES[item.media_type]}"
+                    f"{item.media_type} takes {MEDIA_FAMILIES[item.media_type]}",
                 )
-            _check_media_values(merged, episodes, item.place, problems)
+            # Compare the values as they would be stored (tags trimmed and deduplicated,
+            # …), so that a file that says the same thing differently changes nothing.
+            cleaned = _check_media_values(merged, episodes, item.place, problems)
+            given = {c: cleaned.get(c, v) for c, v in given.items()}
             changes = [
                 FieldChange(_MEDIA_FIELD[c], getattr(found, c), v)
                 for c, v in given.items()
@@ -702,20 +743,21 @@ def _plan_media(
                 )
             ).first()
             if source is None:
-                problems[f"{item.place}.sha256"] = (
+                problems.setdefault(
+                    f"{item.place}.sha256",
                     "no media with this content in the database (export with --with-media "
-                    "to carry the files)"
+                    "to carry the files)",
                 )
                 continue
             values |= {
-                "filename": source.filename,
+                "filename": item.filename or source.filename,
                 "mime_type": source.mime_type,
                 "size_bytes": source.size_bytes,
                 "technical_data": source.technical_data,
             }
-            name = source.filename
+            name = values["filename"]
         else:
-            name = item.path.name
+            name = item.filename or item.path.name
         if "visibility" in given:
             values["visibility"] = given["visibility"]
         plan_item = MediaPlan(item, "create", new_id(), values, style)
@@ -727,11 +769,14 @@ def _plan_media(
     wanted = {m.media_id for m in project_plan.media if m.style}
     project_plan.style_add = sorted(wanted - styles)
     project_plan.style_remove = sorted(styles - wanted)
+    # An entry of the file shows its own styleReference change; the references to media
+    # that are not in the file get items of their own.
     names = {m.id: m.filename for m in current.values()}
     for media_id in project_plan.style_remove:
-        project_plan.items.append(
-            ItemPlan("styleReference", names.get(media_id, media_id), "remove")
-        )
+        if media_id not in in_file:
+            project_plan.items.append(
+                ItemPlan("styleReference", names.get(media_id, media_id), "remove")
+            )
 
 
 def apply_project(
@@ -765,7 +810,7 @@ def apply_project(
                     entry.found,
                     sha256=entry.sha256,
                     size=staged_file.size,
-                    filename=media_service.filename_of(entry.path),
+                    filename=entry.filename or media_service.filename_of(entry.path),
                     project_id="",
                     actor=actor,
                     now=now,
@@ -796,9 +841,13 @@ def apply_project(
         updates = _updated_media(db, project_plan)
         with db.write() as session:
             project = execute(session, actor, project_plan)
+            now = utcnow()  # under the write lock, and not before the project's own times
             lock_contents(session, [r["sha256"] for r in rows])
-            for row in rows:
+            for index, row in enumerate(rows):
                 row["project_id"] = project.id
+                # One microsecond apart in file order: media are listed and exported by
+                # creation time, so an exported file comes back in the same order.
+                row["created_at"] = row["updated_at"] = now + timedelta(microseconds=index)
             if rows:
                 session.execute(sa.insert(Media), rows)
             for media_id, (values, vector) in updates.items():
@@ -820,7 +869,7 @@ def apply_project(
                 )
             for media_id in project_plan.style_add:
                 session.add(StyleReference(project_id=project.id, media_id=media_id))
-            if rows or updates or project_plan.style_add or project_plan.style_remove:
+            if project_plan.action != "create" and project_plan.changed:
                 project.updated_at = now
                 session.add(project)
             session.flush()
@@ -861,6 +910,8 @@ def _updated_media(
             if media is None:
                 continue
             values = {k: v for k, v in plan_item.values.items() if getattr(media, k) != v}
+            if not values:  # only its styleReference link changes: the record stays as is
+                continue
             out[media.id] = (values, None)
             if TEXT_COLUMNS & set(values):
                 texts[media.id] = text_of({**media.model_dump(), **values})
@@ -932,15 +983,17 @@ def export_project(
     ).all():
         item: dict[str, Any] = {}
         if media_dir is not None:
-            name = (
-                media.filename
-                if media.filename not in used
-                else (f"{media.sha256[:8]}-{media.filename}")
-            )
-            used.add(name)
+            # Two assets with one name get distinct files; the entry keeps the record's
+            # name in `filename`, so the round trip does not rename it.
+            name = media.filename
+            if name.lower() in used:
+                name = f"{media.sha256[:8]}-{media.filename}"
+            used.add(name.lower())
             target = media_dir / name
             result.files.append((media.sha256, target))
             item["file"] = _relative(target, base)
+            if name != media.filename:
+                item["filename"] = media.filename
         else:
             item["sha256"] = media.sha256
         item["mediaType"] = media.media_type
