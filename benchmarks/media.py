@@ -2,9 +2,11 @@
 
 Measured in one run, on a throw-away MOVIECLI_HOME:
 
-1. ``moviecli media add P DIR --recursive`` of 1,000 small PNG files, with embeddings and
-   with ``--no-embed`` (fresh files each time): files per second, whole process included.
-   Target: at least 200 files/s with embeddings.
+1. ``moviecli media add P DIR --recursive`` of 1,000 small PNG files (fresh files each
+   time), files per second, whole process included: with embeddings for numbered frames
+   (frame-00001.png, …: one shared description, so one text to embed), with embeddings
+   for 1,000 distinct three-word names (1,000 texts: the model's own throughput), and
+   with ``--no-embed``. Target: at least 200 files/s with embeddings.
 2. 100,000 media records bulk-inserted (one ``insert()`` executemany per batch; the
    embeddings reuse those of a few hundred distinct texts) over 1,000 projects, 20,000 of
    them in the project that ``media list`` shows. Then whole-process timings, interleaved
@@ -93,15 +95,23 @@ def run_once(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def make_pngs(directory: Path, n: int, offset: int) -> None:
+def make_pngs(directory: Path, n: int, offset: int, *, distinct_names: bool = False) -> None:
+    """n small distinct PNGs: numbered frames (frame-00001.png, …), or with
+    ``distinct_names`` a different three-word name each (the text to embed differs)."""
     from PIL import Image
 
     directory.mkdir(parents=True)
+    rng = random.Random(offset)
+    names: set[str] = set()
+    while distinct_names and len(names) < n:
+        names.add("-".join(rng.sample(WORDS, 3)))
+    ordered = sorted(names)
     for i in range(n):
         k = offset + i
         img = Image.new("RGB", (16, 16), (k % 256, (k // 256) % 256, (k // 65536) % 256))
         img.putpixel((0, 0), (k % 7, k % 11, k % 13))
-        img.save(directory / f"frame-{k:05d}.png", format="PNG")
+        name = f"{ordered[i]}.png" if distinct_names else f"frame-{k:05d}.png"
+        img.save(directory / name, format="PNG")
 
 
 def bulk_add(
@@ -254,7 +264,7 @@ def main() -> int:
         )
         if init.returncode != 0:
             sys.exit(f"moviecli init failed:\n{init.stderr.decode()}")
-        for title in ("Adds", "Adds raw"):
+        for title in ("Adds", "Adds named", "Adds raw"):
             subprocess.run(
                 [moviecli, "project", "create", title, "--genre", "drama", "--episodes", "3"],
                 env=env,
@@ -262,8 +272,10 @@ def main() -> int:
                 capture_output=True,
             )
         make_pngs(Path(tmp) / "embed", args.files, 0)
-        make_pngs(Path(tmp) / "raw", args.files, args.files)
+        make_pngs(Path(tmp) / "named", args.files, args.files, distinct_names=True)
+        make_pngs(Path(tmp) / "raw", args.files, 2 * args.files)
         with_embed = bulk_add(moviecli, env, "Adds", Path(tmp) / "embed", True)
+        named = bulk_add(moviecli, env, "Adds named", Path(tmp) / "named", True)
         without = bulk_add(moviecli, env, "Adds raw", Path(tmp) / "raw", False)
 
         loaded = load_records(env, args.records, big=min(20_000, args.records))
@@ -290,8 +302,9 @@ def main() -> int:
         ("media search", med["media search"] / floor, 2.5),
     ]
     rates = [
-        ("media add, with embeddings", args.files / with_embed, 200.0),
-        ("media add, --no-embed", args.files / without, None),
+        ("with embeddings, numbered files", args.files / with_embed, 200.0),
+        ("with embeddings, distinct names", args.files / named, 200.0),
+        ("--no-embed", args.files / without, None),
     ]
     info = machine()
     print(f"moviecli media: {args.records} records, {args.runs} runs each, process start to exit")

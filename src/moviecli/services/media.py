@@ -14,6 +14,7 @@ The public entry point for other services (chat attachments, apply) is ``add_fil
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -209,7 +210,12 @@ def embedding_text(
     episode: int | None = None,
     scene: str | None = None,
 ) -> str:
-    """The text around an asset that its embedding stands for (SPEC section 8)."""
+    """The text around an asset that its embedding stands for (SPEC section 8).
+
+    The file name contributes its words only ("Stormy_Sea-v3.png" → "Stormy Sea"):
+    numbers and extensions mean nothing to a sentence model, and without them the files
+    of a bulk add (frame-0001.png, frame-0002.png, …) share one text, embedded once.
+    """
     parts = [description.strip()] if description.strip() else []
     if tags:
         parts.append("Tags: " + ", ".join(tags))
@@ -220,8 +226,16 @@ def embedding_text(
         parts.append(f"Scene: {scene}")
     if episode is not None:
         parts.append(f"Episode {episode}")
-    parts.append(f"File: {filename}")
+    words = filename_words(filename)
+    if words:
+        parts.append(f"File: {words}")
     return ". ".join(parts)
+
+
+def filename_words(filename: str) -> str:
+    stem = filename.rsplit(".", 1)[0] if "." in filename.lstrip(".") else filename
+    stem = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", stem)  # camelCase → camel Case
+    return " ".join(w for w in re.split(r"[\W\d_]+", stem) if len(w) > 1)
 
 
 def text_of(media: Media | dict[str, Any]) -> str:
