@@ -410,6 +410,8 @@ def _desired_fields(
                 episode_duration=template.episode_duration,
                 quality_tier=template.quality_tier,
             )
+            if template.description:  # as project create --template does
+                desired["description"] = template.description
     desired.update(entry.fields.given())
     desired["title"] = entry.title
     if "description" in desired:
