@@ -193,3 +193,25 @@ def test_add_files_api_for_other_services(
         database, actor, project_id, [good], fields("voice_profile"), embed=False, store=store
     )
     assert again.present[0].media == result.added[0].media
+
+
+def test_an_unwritable_store_is_a_storage_error(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+    import errno
+
+    from moviecli.errors import StorageError
+
+    real_open = builtins.open
+
+    def full_disk(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "x" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full_disk)
+    with pytest.raises(StorageError, match="No space left on device"):
+        store.stage(mf.png(tmp_path / "a.png"))
+    with pytest.raises(FileNotFoundError):
+        store.stage(tmp_path / "missing.png")

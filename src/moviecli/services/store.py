@@ -113,30 +113,52 @@ class MediaStore:
     # --- adding ------------------------------------------------------------------------------
 
     def stage(self, source: Path) -> Staged:
-        """Copy ``source`` to a locked temporary while hashing it."""
+        """Copy ``source`` to a locked temporary while hashing it.
+
+        A source that cannot be read raises OSError (the caller rejects that file); a
+        store that cannot be written raises StorageError (exit 6: nothing else will work).
+        """
         self._ensure()
+        src = open(source, "rb")  # noqa: SIM115 - closed below
         digest = hashlib.sha256()
         name = self.tmp / f"pending.{secrets.token_hex(8)}.part"
-        handle = open(name, "xb+")  # noqa: SIM115 - kept open: the flock marks it in use
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            size = 0
-            with open(source, "rb") as src:
+            try:
+                handle = open(name, "xb+")  # noqa: SIM115 - kept open: the flock marks it in use
+            except OSError as exc:
+                raise self._unwritable(exc) from exc
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                size = 0
                 while chunk := src.read(CHUNK):
                     digest.update(chunk)
-                    handle.write(chunk)
+                    try:
+                        handle.write(chunk)
+                    except OSError as exc:
+                        raise self._unwritable(exc) from exc
                     size += len(chunk)
-            handle.flush()
-            sha = digest.hexdigest()
-            # The sha256 in the name lets recovery match the temporary with its record.
-            temp = self.tmp / f"{sha}.{secrets.token_hex(8)}.part"
-            os.rename(name, temp)
-        except BaseException:
-            handle.close()
-            with contextlib.suppress(OSError):
-                name.unlink()
-            raise
+                try:
+                    handle.flush()
+                    sha = digest.hexdigest()
+                    # The sha256 in the name lets recovery match the temporary with its record.
+                    temp = self.tmp / f"{sha}.{secrets.token_hex(8)}.part"
+                    os.rename(name, temp)
+                except OSError as exc:
+                    raise self._unwritable(exc) from exc
+            except BaseException:
+                handle.close()
+                with contextlib.suppress(OSError):
+                    name.unlink()
+                raise
+        finally:
+            src.close()
         return Staged(sha, size, temp, handle)
+
+    def _unwritable(self, exc: OSError) -> StorageError:
+        return StorageError(
+            f"cannot write to the media store {self.root}: {exc.strerror or exc}",
+            hint="check free space, media.store in config.toml and the directory's permissions",
+        )
 
     def commit(self, staged: Staged) -> None:
         """After the record is committed: move the temporary to its object name."""
