@@ -88,7 +88,7 @@ def shape(entity: str) -> Any:
             fields[f.name] = (hints[f.name], ...)
     model: Any = create_model(TITLES.get(entity, name), __base__=PublicModel, **fields)
     doc = cls.__doc__ or ""
-    if not doc.startswith(f"{cls.__name__}("):  # not the signature dataclass writes itself
+    if not doc.startswith(f"{name}("):  # not the signature dataclass writes itself
         model.__doc__ = doc
     return model
 
