@@ -851,10 +851,12 @@ def list_media(
         # The default view: count from the indexes alone. Each superseded version has
         # exactly one successor in the same project, so newest = all - those with a
         # previous version (instead of probing every row with NOT EXISTS).
-        in_project = col(Media.project_id) == proj.id
-        every = sa.select(sa.func.count()).select_from(Media).where(in_project)
-        successors = every.where(col(Media.previous_version).is_not(None))
-        total = session.execute(every).scalar_one() - session.execute(successors).scalar_one()
+        every, successors = session.execute(
+            sa.select(sa.func.count(), sa.func.count(col(Media.previous_version))).where(
+                col(Media.project_id) == proj.id
+            )
+        ).one()
+        total = every - successors
         rows = session.exec(stmt.offset((page - 1) * limit).limit(limit)).all()
         return proj, Page([public(m) for m in rows], int(total), page, limit)
     result = paginate(session, stmt, page=page, limit=limit)
