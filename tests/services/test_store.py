@@ -198,19 +198,19 @@ def test_add_files_api_for_other_services(
 def test_an_unwritable_store_is_a_storage_error(
     store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import builtins
     import errno
 
     from moviecli.errors import StorageError
+    from moviecli.services import store as store_module
 
-    real_open = builtins.open
+    real_open = os.open
 
-    def full_disk(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if "x" in mode:
+    def full_disk(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_EXCL:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_open(file, mode, *args, **kwargs)
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", full_disk)
+    monkeypatch.setattr(store_module.os, "open", full_disk)
     with pytest.raises(StorageError, match="No space left on device"):
         store.stage(mf.png(tmp_path / "a.png"))
     with pytest.raises(FileNotFoundError):

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -291,6 +292,16 @@ def public(media: Media) -> MediaPublic:
     return MediaPublic.of(media)
 
 
+def public_of_row(row: dict[str, Any]) -> MediaPublic:
+    """The public shape of a row inserted with Core (no ORM object needed)."""
+    return MediaPublic.of(cast(Media, SimpleNamespace(**row)))
+
+
+# Core tables: bulk inserts go straight to executemany, not through the ORM's bulk path.
+MEDIA_TABLE = cast(sa.Table, Media.__table__)  # type: ignore[attr-defined]
+STYLE_TABLE = cast(sa.Table, StyleReference.__table__)  # type: ignore[attr-defined]
+
+
 def _touch_project(session: Session, project_id: str) -> None:
     session.execute(
         sa.update(Project).where(col(Project.id) == project_id).values(updated_at=utcnow())
@@ -469,7 +480,7 @@ def add_files(
                 else:
                     store.commit(cand.staged)
                     slots[i].outcome = "added"
-                    slots[i].media = public(Media.model_validate(inserted[sha]))
+                    slots[i].media = public_of_row(inserted[sha])
             if progress:
                 progress("saving", len(batch), len(pending))
         for index, first in repeats.items():
@@ -566,10 +577,10 @@ def _insert_batch(
         present = _existing(session, project_id, hashes)
         fresh = [r for r in rows if r["sha256"] not in present]
         if fresh:
-            session.execute(sa.insert(Media), fresh)
+            session.execute(sa.insert(MEDIA_TABLE), fresh)
             if style == "style_reference":
                 session.execute(
-                    sa.insert(StyleReference),
+                    sa.insert(STYLE_TABLE),
                     [
                         {
                             "project_id": project_id,
@@ -741,7 +752,7 @@ def add_version(
                 raise Conflict(
                     f"media {old.id[:8]} got a newer version meanwhile ({newer.id[:8]})"
                 )
-            session.execute(sa.insert(Media), [row])
+            session.execute(sa.insert(MEDIA_TABLE), [row])
             if (
                 session.get(StyleReference, (old.project_id, old.id)) is not None
                 and session.get(StyleReference, (old.project_id, row["id"])) is None
@@ -759,7 +770,7 @@ def add_version(
     finally:
         if staged._handle is not None:
             store.discard(staged)
-    return public(Media.model_validate(row))
+    return public_of_row(row)
 
 
 def history(

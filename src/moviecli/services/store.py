@@ -85,6 +85,7 @@ class MediaStore:
         self.objects = root / "objects"
         self.tmp = root / "tmp"
         self.gc = root / "gc"
+        self._made: set[Path] = set()
 
     @classmethod
     def default(cls) -> MediaStore:
@@ -124,7 +125,9 @@ class MediaStore:
         name = self.tmp / f"pending.{secrets.token_hex(8)}.part"
         try:
             try:
-                handle = open(name, "xb+")  # noqa: SIM115 - kept open: the flock marks it in use
+                # Private from the start, and kept open: the flock marks it in use.
+                fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                handle = os.fdopen(fd, "wb+")
             except OSError as exc:
                 raise self._unwritable(exc) from exc
             try:
@@ -164,8 +167,9 @@ class MediaStore:
         """After the record is committed: move the temporary to its object name."""
         target = self.path(staged.sha256)
         try:
-            target.parent.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(staged.temp, 0o600)
+            if target.parent not in self._made:
+                target.parent.mkdir(mode=0o700, exist_ok=True)
+                self._made.add(target.parent)
             os.replace(staged.temp, target)  # same bytes if it already exists
         finally:
             staged.release()
