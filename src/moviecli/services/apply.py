@@ -452,9 +452,9 @@ def plan(
                 if desired.get(key) is None:
                     problems.setdefault(f"{entry.place}.{flag}", "is required for a new project")
             project_plan.changes = [
-                FieldChange(projects.FIELD_NAMES[attr], None, value)
-                for attr, value in desired.items()
-                if value is not None
+                FieldChange(name, None, desired[attr])
+                for attr, name in projects.FIELD_NAMES.items()
+                if desired.get(attr) is not None
             ]
         else:
             for attr, new in desired.items():
