@@ -86,6 +86,7 @@ class MediaStore:
         self.tmp = root / "tmp"
         self.gc = root / "gc"
         self._made: set[Path] = set()
+        self._ready = False
 
     @classmethod
     def default(cls) -> MediaStore:
@@ -102,9 +103,12 @@ class MediaStore:
         return self.path(sha256).is_file()
 
     def _ensure(self) -> None:
+        if self._ready:
+            return
         try:
             for directory in (self.objects, self.tmp, self.gc):
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._ready = True
         except OSError as exc:
             raise StorageError(
                 f"cannot use the media store {self.root}: {exc.strerror}",
