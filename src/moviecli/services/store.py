@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from moviecli.storage.db import Database
 
 CHUNK = 1 << 20
+# Linux: unnamed temporaries (O_TMPFILE), named once complete through /proc/self/fd.
+_ANONYMOUS_FILES = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 STALE_SECONDS = 3600
 
 
@@ -126,11 +128,11 @@ class MediaStore:
         self._ensure()
         src = open(source, "rb")  # noqa: SIM115 - closed below
         digest = hashlib.sha256()
-        name = self.tmp / f"pending.{secrets.token_hex(8)}.part"
+        name: Path | None = None
         try:
             try:
                 # Private from the start, and kept open: the flock marks it in use.
-                fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                fd, name = self._new_temporary()
                 handle = os.fdopen(fd, "wb+")
             except OSError as exc:
                 raise self._unwritable(exc) from exc
@@ -149,17 +151,35 @@ class MediaStore:
                     sha = digest.hexdigest()
                     # The sha256 in the name lets recovery match the temporary with its record.
                     temp = self.tmp / f"{sha}.{secrets.token_hex(8)}.part"
-                    os.rename(name, temp)
+                    if name is None:  # the complete, locked copy gets its first name
+                        _link_anonymous(handle.fileno(), temp)
+                    else:
+                        os.rename(name, temp)
                 except OSError as exc:
                     raise self._unwritable(exc) from exc
             except BaseException:
                 handle.close()
-                with contextlib.suppress(OSError):
-                    name.unlink()
+                if name is not None:
+                    with contextlib.suppress(OSError):
+                        name.unlink()
                 raise
         finally:
             src.close()
         return Staged(sha, size, temp, handle)
+
+    def _new_temporary(self) -> tuple[int, Path | None]:
+        """A new private file in tmp/ for a copy, and its name.
+
+        On Linux it has no name (O_TMPFILE) until the copy is complete and locked, so a
+        process killed while copying leaves nothing behind. Elsewhere it is
+        ``pending.<random>.part``, which recovery removes once it is an hour old (a live
+        copy is locked, but only just after the file is created).
+        """
+        if _ANONYMOUS_FILES:
+            with contextlib.suppress(OSError):  # a file system without O_TMPFILE
+                return os.open(self.tmp, os.O_TMPFILE | os.O_RDWR, 0o600), None
+        name = self.tmp / f"pending.{secrets.token_hex(8)}.part"
+        return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), name
 
     def _unwritable(self, exc: OSError) -> StorageError:
         return StorageError(
@@ -275,6 +295,16 @@ class MediaStore:
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise
+
+
+def _link_anonymous(fd: int, path: Path) -> None:
+    """Give an O_TMPFILE file its name: linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N
+    (os.link only uses linkat, not link, when a directory fd is given)."""
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=directory, follow_symlinks=True)
+    finally:
+        os.close(directory)
 
 
 @dataclass
