@@ -25,6 +25,8 @@ def apply(
     """
     from moviecli.services import apply as service
 
+    if not dry_run:
+        service.recover(env.database())
     with acting() as (session, actor):
         plan = service.load(session, actor, file)
     if not dry_run and plan.changed:

@@ -781,6 +781,15 @@ def _plan_media(
             )
 
 
+def recover(db: Database, store: MediaStore | None = None) -> None:
+    """Finish what a killed apply (or media add) left in the store: files of committed
+    records are moved into place, the others removed. Run before applying, even a file
+    that changes nothing (its last run may have been killed after its last commit)."""
+    from moviecli.services.store import MediaStore
+
+    (store or MediaStore.default()).recover(db)
+
+
 def apply_project(
     db: Database, actor: User, project_plan: ProjectPlan, store: MediaStore | None = None
 ) -> str:
