@@ -125,6 +125,10 @@ def test_add_a_deleted_user(cli, team, admin, login_as):
     login_as(admin)
     assert cli("user", "delete", "dan@example.com", "--yes").exit_code == 0
     login_as(olive)
+    # To anyone but an admin a deleted user no longer exists.
+    result = cli("project", "collab", "add", "Heist", "dan@example.com")
+    assert (result.exit_code, result.stderr) == (3, "Error: user 'dan@example.com' not found\n")
+    login_as(admin)
     result = cli("project", "collab", "add", "Heist", "dan@example.com")
     assert (result.exit_code, result.stderr) == (5, "Error: user dan@example.com is deleted\n")
 
