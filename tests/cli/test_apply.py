@@ -71,6 +71,7 @@ def team(tmp_path: Path) -> Path:
     mf.png(d / "art" / "extra.png", seed=3)
     mf.wav(d / "audio" / "theme.wav", seed=4)
     mf.mp4(d / "video" / "ep1.mp4", seed=5)
+    (d / "notes.png").write_text("not an image, whatever its name says")
     return d
 
 
@@ -399,6 +400,12 @@ def test_invalid_file_applies_nothing_and_lists_every_problem(
             "[[project.media]]\nfile = 'refs/../refs/look.png'\nmediaType = 'storyboard'\n",
             "project[1].media[2]",
             "the same content as project[1].media[1]",
+        ),
+        (
+            "[[project]]\ntitle = 'A'\ngenre = 'drama'\nepisodeCount = 2\n"
+            "[[project.media]]\nfile = 'notes.png'\nmediaType = 'concept_art'\n",
+            "project[1].media[1].file",
+            "file type not supported",
         ),
         ("title = 'A'\n", "title", "unknown key"),
         ("[[project]\n", "", "is not valid TOML"),

@@ -46,6 +46,7 @@ def load(database: Any, account: Any, path: Path) -> tuple[apply.Plan, User]:
 
 def apply_all(database: Any, account: Any, path: Path) -> apply.Plan:
     plan, actor = load(database, account, path)
+    apply.embed_plan(plan)
     for project_plan in plan.projects:
         if project_plan.changed:
             project_plan.project_id = apply.apply_project(database, actor, project_plan)
@@ -131,11 +132,10 @@ def test_checker_reads_fields_settings_and_media(files: Path) -> None:
     assert media.path == (files / "look.png").resolve()
     assert len(media.sha256) == 64
     assert media.filename == "renamed.png"
-    assert media.found.family == "image"
+    assert media.found is None  # probed by the plan, when the content is new
 
 
 def test_checker_collects_every_problem_at_once(files: Path) -> None:
-    (files / "notes.txt").write_text("not media")
     _, problems = check(
         {
             "projects": [],
@@ -149,7 +149,7 @@ def test_checker_collects_every_problem_at_once(files: Path) -> None:
                     "projectSettings": {"aspectRatio": "1:1", "fps": 24, "episodeDuration": True},
                     "media": [
                         {"file": "nope.png", "mediaType": "concept_art"},
-                        {"file": "notes.txt", "mediaType": "concept_art"},
+                        {"file": "mia.png"},
                         {"mediaType": "concept_art"},
                         {"sha256": "ABC", "mediaType": "video_segment"},
                         {
@@ -182,7 +182,7 @@ def test_checker_collects_every_problem_at_once(files: Path) -> None:
         "project[1].projectSettings.aspectRatio": "'1:1' is not one of: 16:9, 4:3, 21:9",
         "project[1].projectSettings.episodeDuration": "must be a whole number",
         "project[1].media[1].file": "no such file: nope.png",
-        "project[1].media[2].file": problems["project[1].media[2].file"],
+        "project[1].media[2].mediaType": "is required",
         "project[1].media[3].file": "is required (or sha256 of media already stored)",
         "project[1].media[4].sha256": "must be 64 lowercase hex digits",
         "project[1].media[5].status": problems["project[1].media[5].status"],
@@ -197,7 +197,6 @@ def test_checker_collects_every_problem_at_once(files: Path) -> None:
         "project[2].media": "must be an array of tables ([[project.media]])",
         "project[3]": "must be a table",
     }
-    assert "not supported" in problems["project[1].media[2].file"]
     assert "'gone' is not one of" in problems["project[1].media[5].status"]
 
 
@@ -262,6 +261,58 @@ def test_plan_then_apply_then_nothing_to_do(
     again, _ = load(database, ada, path)
     assert not again.changed
     assert [p.action for p in again.projects] == ["unchanged", "unchanged"]
+
+
+def test_embeddings_are_those_of_the_stored_records(
+    database: Any, ada: Any, make_user: Any, files: Path
+) -> None:
+    """The vectors embedded in one batch before the transactions (and again after an
+    edit) are those of the texts the records end up with."""
+    import numpy as np
+
+    from moviecli.services import embeddings
+    from moviecli.services.media import text_of
+
+    make_user("carol@example.com")
+    path = write(files, TWO)
+    apply_all(database, ada, path)
+    write(files, TWO.replace('mediaType = "music_track"', 'mediaType = "sound_effect"'))
+    plan = apply_all(database, ada, path)
+    (theme,) = [m for p in plan.projects for m in p.media if m.action == "update"]
+    assert theme.vector is not None
+    with database.session() as session:
+        records = session.exec(select(Media)).all()
+        assert len(records) == 3
+        for media in records:
+            assert media.embedding is not None
+            expected = np.frombuffer(embeddings.embed_texts([text_of(media)])[0], np.float32)
+            stored = np.frombuffer(media.embedding, np.float32)
+            assert np.allclose(stored, expected, atol=1e-4), media.filename
+
+
+def test_only_new_files_are_probed(
+    database: Any, ada: Any, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moviecli.services import probe
+
+    text = (
+        "[[project]]\ntitle='A'\ngenre='drama'\nepisodeCount=2\n"
+        "[[project.media]]\nfile='look.png'\nmediaType='concept_art'\n"
+    )
+    path = write(files, text)
+    apply_all(database, ada, path)
+    probed: list[Path] = []
+    real = probe.probe
+
+    def counting(file: Path, media_type: str | None = None) -> Any:
+        probed.append(file)
+        return real(file, media_type)
+
+    monkeypatch.setattr(probe, "probe", counting)
+    write(files, text + "[[project.media]]\nfile='mia.png'\nmediaType='concept_art'\n")
+    plan, _ = load(database, ada, path)
+    assert [p.name for p in probed] == ["mia.png"]
+    assert [m.action for m in plan.projects[0].media] == ["unchanged", "create"]
 
 
 def test_a_killed_apply_leaves_whole_projects_and_a_rerun_finishes(

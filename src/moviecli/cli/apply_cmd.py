@@ -30,6 +30,7 @@ def apply(
     with acting() as (session, actor):
         plan = service.load(session, actor, file)
     if not dry_run and plan.changed:
+        service.embed_plan(plan)
         for project_plan in plan.projects:
             if project_plan.changed:
                 project_plan.project_id = service.apply_project(

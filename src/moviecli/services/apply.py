@@ -98,7 +98,7 @@ class MediaEntry:
     status: str | None = None
     visibility: str | None = None
     filename: str | None = None  # the record's name, when it differs from the file's
-    found: Any = None  # probe.Probe of the file, when the entry names one
+    found: Any = None  # probe.Probe of a new file (set by the plan)
 
 
 @dataclass
@@ -246,7 +246,6 @@ class _Checker:
                 )
         path = None
         sha = None
-        found = None
         if "file" in item:
             rel = self.typed(f"{place}.file", item["file"], str, "a path")
             if rel is not None:
@@ -255,8 +254,9 @@ class _Checker:
                     self.problem(f"{place}.file", f"no such file: {rel}")
                     path = None
                 else:
+                    # Hashed here; probed by the plan, and only when the content is new to
+                    # the project (a re-apply does not probe what it already stored).
                     sha = _sha256(path)
-                    found = self.probe(f"{place}.file", path, media_type)
         elif "sha256" in item:
             sha = self.typed(f"{place}.sha256", item["sha256"], str, "a hex digest")
             if sha is not None and (
@@ -313,17 +313,7 @@ class _Checker:
             status=item.get("status"),
             visibility=item.get("visibility"),
             filename=filename.strip() if filename else None,
-            found=found,
         )
-
-    def probe(self, place: str, path: Path, media_type: Any) -> Any:
-        from moviecli.services import probe
-
-        try:
-            return probe.probe(path, media_type if media_type in MEDIA_FAMILIES else None)
-        except probe.Rejected as exc:
-            self.problem(place, str(exc))
-            return None
 
     def duplicate_media(self, media: list[MediaEntry]) -> None:
         seen: dict[str, str] = {}
@@ -358,6 +348,8 @@ class MediaPlan:
     media_id: str  # the existing record, or the id the new one will get
     values: dict[str, Any]  # columns to set (all of them for a new record)
     style: bool  # a style reference of the project after the apply
+    text: str | None = None  # the text to embed: a new record's, or an update's new one
+    vector: bytes | None = None  # its embedding, once embed_plan has run
 
 
 @dataclass
@@ -612,6 +604,16 @@ _MEDIA_COLUMNS = (
     "visibility",
     "filename",
 )
+# The columns the embedded text is made of (media.text_of): a change re-embeds.
+_EMBEDDED_COLUMNS = {
+    "description",
+    "tags",
+    "episode",
+    "scene",
+    "characters",
+    "media_type",
+    "filename",
+}
 _MEDIA_FIELD = {
     "media_type": "mediaType",
     "description": "description",
@@ -685,6 +687,7 @@ def _plan_media(
     problems: dict[str, str],
 ) -> None:
     from moviecli.services import media as media_service
+    from moviecli.services import probe
 
     current: dict[str, Media] = {}
     styles: set[str] = set()
@@ -734,10 +737,19 @@ def _plan_media(
             if style != (found.id in styles):
                 changes.append(FieldChange("styleReference", found.id in styles, style))
             action = "update" if changes else "unchanged"
-            project_plan.media.append(MediaPlan(item, action, found.id, given, style))
+            plan_item = MediaPlan(item, action, found.id, given, style)
+            if _EMBEDDED_COLUMNS & {c for c, v in given.items() if getattr(found, c) != v}:
+                plan_item.text = media_service.text_of({**found.model_dump(), **given})
+            project_plan.media.append(plan_item)
             project_plan.items.append(ItemPlan("media", found.filename, action, changes))
             continue
         values = _check_media_values(given, episodes, item.place, problems)
+        if item.path is not None:
+            try:
+                item.found = probe.probe(item.path, item.media_type)
+            except probe.Rejected as exc:
+                problems.setdefault(f"{item.place}.file", str(exc))
+                continue
         if item.path is None:
             source = session.exec(
                 select(Media).where(
@@ -759,10 +771,12 @@ def _plan_media(
             }
             name = values["filename"]
         else:
-            name = item.filename or item.path.name
+            name = item.filename or media_service.filename_of(item.path)
         if "visibility" in given:
             values["visibility"] = given["visibility"]
         plan_item = MediaPlan(item, "create", new_id(), values, style)
+        if values:
+            plan_item.text = media_service.text_of({**values, "filename": name})
         project_plan.media.append(plan_item)
         project_plan.items.append(ItemPlan("media", name, "create"))
     for media in current.values():
@@ -798,6 +812,7 @@ def apply_project(
     files moved into place. Returns the project id."""
     from moviecli.services import media as media_service
     from moviecli.services import probe
+    from moviecli.services.media import text_of
     from moviecli.services.store import MediaStore, lock_contents
 
     store = store or MediaStore.default()
@@ -847,8 +862,9 @@ def apply_project(
                 )
             row["id"] = plan_item.media_id
             row["visibility"] = plan_item.values.get("visibility", "private")
+            row["embedding"] = plan_item.vector if plan_item.text == text_of(row) else None
             rows.append(row)
-        _embed_rows(rows)
+        _embed_rows([r for r in rows if r["embedding"] is None])
         updates = _updated_media(db, project_plan)
         with db.write() as session:
             project = execute(session, actor, project_plan)
@@ -894,6 +910,25 @@ def apply_project(
             store.discard(staged_file)
 
 
+def embed_plan(plan: Plan) -> None:
+    """Embed the texts of every new and re-described record of the file in one batch
+    (the model's throughput is the cost of a big apply), before any transaction."""
+    items = [
+        m
+        for p in plan.projects
+        if p.changed
+        for m in p.media
+        if m.action in ("create", "update") and m.text is not None and m.vector is None
+    ]
+    if not items:
+        return
+    from moviecli.services import embeddings
+
+    vectors = embeddings.embed_texts([m.text or "" for m in items])
+    for plan_item, vector in zip(items, vectors, strict=True):
+        plan_item.vector = vector
+
+
 def _embed_rows(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -908,7 +943,7 @@ def _updated_media(
     db: Database, project_plan: ProjectPlan
 ) -> dict[str, tuple[dict[str, Any], bytes | None]]:
     """New column values of the records to update, with a new vector when the text moved."""
-    from moviecli.services.media import TEXT_COLUMNS, text_of
+    from moviecli.services.media import text_of
 
     out: dict[str, tuple[dict[str, Any], bytes | None]] = {}
     targets = [m for m in project_plan.media if m.action == "update"]
@@ -924,8 +959,12 @@ def _updated_media(
             if not values:  # only its styleReference link changes: the record stays as is
                 continue
             out[media.id] = (values, None)
-            if TEXT_COLUMNS & set(values):
-                texts[media.id] = text_of({**media.model_dump(), **values})
+            if _EMBEDDED_COLUMNS & set(values):
+                text = text_of({**media.model_dump(), **values})
+                if text == plan_item.text and plan_item.vector is not None:
+                    out[media.id] = (values, plan_item.vector)
+                else:  # the record changed since the plan: embed what it is now
+                    texts[media.id] = text
     if texts:
         from moviecli.services import embeddings
 

@@ -1,0 +1,317 @@
+"""``moviecli apply`` at team scale (SPEC sections 6 and 7, issue 7).
+
+A file of 5 projects and 500 small media files in all (PNG images and WAV clips, each
+with its own description, tags and episode, so 500 distinct texts to embed), applied by
+the real console script in a throw-away MOVIECLI_HOME:
+
+    apply (create)          the first apply: check, probe, hash, embed, insert, store
+    apply (unchanged)       the same file again: check and plan only ("Nothing to change")
+    apply (10 edits)        10 descriptions changed: 10 updates, 10 texts re-embedded
+
+on SQLite and, when MOVIECLI_BENCH_POSTGRES_URL names a PostgreSQL server (a URL whose
+user may create databases, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), on
+a fresh database there too. Whole processes, start to exit; the unchanged re-apply is the
+median of --runs.
+
+    .venv/bin/python benchmarks/apply.py [--projects 5] [--files 500] [--runs 5] [--out FILE]
+
+Prints a table and writes benchmarks/out/apply.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import wave
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "out" / "apply.json"
+sys.path.insert(0, str(HERE))
+
+from startup import machine  # noqa: E402
+
+WORDS = [
+    "storm",
+    "ocean",
+    "waves",
+    "ship",
+    "harbour",
+    "night",
+    "neon",
+    "rain",
+    "city",
+    "rooftop",
+    "chase",
+    "cat",
+    "thief",
+    "moon",
+    "forest",
+    "castle",
+    "dragon",
+    "desert",
+    "sunrise",
+    "robot",
+    "lab",
+    "corridor",
+    "market",
+    "festival",
+    "snow",
+    "mountain",
+    "train",
+    "station",
+    "kitchen",
+    "diner",
+    "office",
+    "library",
+    "river",
+    "bridge",
+    "tower",
+    "garden",
+]
+IMAGE_TYPES = ("concept_art", "storyboard", "character_design", "environment_design")
+
+
+def make_files(root: Path, projects: int, files: int) -> Path:
+    """The media files and the apply file naming them; returns the apply file."""
+    from PIL import Image
+
+    rng = random.Random(7)
+    per_project = files // projects
+    lines = ["# benchmarks/apply.py: generated\n"]
+    k = 0
+    for p in range(projects):
+        folder = root / f"p{p}"
+        folder.mkdir(parents=True)
+        lines += [
+            "[[project]]",
+            f'title = "Bench {p}"',
+            'genre = "sci-fi"',
+            "episodeCount = 10",
+            "",
+        ]
+        for i in range(per_project + (1 if p < files % projects else 0)):
+            words = rng.sample(WORDS, 4)
+            if i % 5 == 4:  # one in five is audio
+                name = f"{'-'.join(words[:2])}-{k:04d}.wav"
+                with wave.open(str(folder / name), "wb") as out:
+                    out.setnchannels(1)
+                    out.setsampwidth(2)
+                    out.setframerate(8000)
+                    out.writeframes(k.to_bytes(2, "little") * 800)  # 0.1 s
+                media_type = "sound_effect"
+            else:
+                name = f"{'-'.join(words[:2])}-{k:04d}.png"
+                img = Image.new("RGB", (16, 16), (k % 256, (k // 256) % 256, 90))
+                img.putpixel((0, 0), (k % 7, k % 11, k % 13))
+                img.save(folder / name, format="PNG")
+                media_type = IMAGE_TYPES[i % 4]
+            lines += [
+                "[[project.media]]",
+                f'file = "p{p}/{name}"',
+                f'mediaType = "{media_type}"',
+                f'description = "{" ".join(words)}"',
+                f'tags = ["{words[0]}", "{words[3]}"]',
+                f"relatedElements = {{ episode = {1 + i % 10} }}",
+                "",
+            ]
+            k += 1
+    path = root / "moviecli.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def embedding_floor(apply_file: Path) -> float:
+    """Seconds the model takes for the file's texts (one batch, in this process, model
+    loaded beforehand): the part of a first apply that no database work can remove."""
+    import tomllib
+
+    from moviecli.services import embeddings
+    from moviecli.services.media import text_of
+
+    texts = []
+    for project in tomllib.loads(apply_file.read_text())["project"]:
+        for m in project.get("media", []):
+            texts.append(
+                text_of(
+                    {
+                        "description": m.get("description", ""),
+                        "tags": m.get("tags", []),
+                        "media_type": m["mediaType"],
+                        "filename": Path(m["file"]).name,
+                        "episode": m.get("relatedElements", {}).get("episode"),
+                    }
+                )
+            )
+    model = embeddings.embedder(optimize=True)
+    model.embed(texts[:8])
+    start = time.perf_counter()
+    model.embed(texts)
+    return time.perf_counter() - start
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr}")
+    return elapsed, proc.stdout
+
+
+def bench_backend(
+    name: str, url: str | None, apply_file: Path, tmp: Path, runs: int
+) -> dict[str, Any]:
+    moviecli = str(Path(sys.executable).parent / "moviecli")
+    home = tmp / f"home-{name}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIECLI_")}
+    env.update(MOVIECLI_HOME=str(home), NO_COLOR="1")
+    if url:
+        env["MOVIECLI_DATABASE_URL"] = url
+    init = subprocess.run(
+        [moviecli, "init", "--name", "Bench", "--email", "bench@example.com", "--password-stdin"],
+        input="bench-password-1\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if init.returncode != 0:
+        sys.exit(f"moviecli init failed:\n{init.stderr}")
+    argv = [moviecli, "apply", str(apply_file)]
+    create, _ = timed(argv, env)
+    unchanged = []
+    for _ in range(runs):
+        seconds, out = timed(argv, env)
+        if "Nothing to change" not in out:
+            sys.exit(f"the re-apply wanted to change something:\n{out[:2000]}")
+        unchanged.append(seconds)
+    # Ten descriptions edited: ten updates (and ten texts to embed again).
+    text = apply_file.read_text()
+    edited = apply_file.with_name("edited.toml")
+    parts = text.split('description = "')
+    for i in range(1, min(11, len(parts))):
+        parts[i] = "edited " + parts[i]
+    edited.write_text('description = "'.join(parts))
+    for folder in apply_file.parent.glob("p*"):  # the edited file names the same files
+        target = edited.parent / folder.name
+        if not target.exists():
+            target.symlink_to(folder)
+    edits, out = timed([moviecli, "apply", str(edited)], env)
+    if out.count(": update") != 10:
+        sys.exit(f"expected 10 updates:\n{out[:2000]}")
+    count = subprocess.run(
+        [moviecli, "media", "list", "Bench 0", "--json", "--limit", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        "backend": name,
+        "create_s": round(create, 2),
+        "unchanged_s": round(statistics.median(unchanged), 2),
+        "unchanged_runs_s": [round(s, 2) for s in unchanged],
+        "edit10_s": round(edits, 2),
+        "media_in_first_project": json.loads(count.stdout)["total"],
+    }
+
+
+def pg_database(server_url: str) -> tuple[str, Any]:
+    """A fresh database on the server, and a function that drops it."""
+    import psycopg
+
+    name = f"moviecli_bench_apply_{uuid.uuid4().hex[:8]}"
+    admin_url = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        from moviecli.storage.db import dispose_all
+
+        dispose_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = server_url.rsplit("/", 1)[0]
+    if not base.startswith("postgresql+psycopg://"):
+        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}", drop
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--projects", type=int, default=5)
+    parser.add_argument("--files", type=int, default=500, help="media files in all")
+    parser.add_argument("--runs", type=int, default=5, help="timed unchanged re-applies")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
+    args = parser.parse_args()
+
+    # As a regular install would: byte-compiled, so no run pays for compiling the package.
+    import moviecli as package
+
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)],
+        check=True,
+    )
+    pg_url = os.environ.get("MOVIECLI_BENCH_POSTGRES_URL")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="moviecli-bench-apply-") as tmp:
+        apply_file = make_files(Path(tmp) / "team", args.projects, args.files)
+        floor = embedding_floor(apply_file)
+        results.append(bench_backend("sqlite", None, apply_file, Path(tmp), args.runs))
+        if pg_url:
+            url, drop = pg_database(pg_url)
+            try:
+                results.append(bench_backend("postgresql", url, apply_file, Path(tmp), args.runs))
+            finally:
+                drop()
+
+    info = machine()
+    print(
+        f"moviecli apply: {args.projects} projects, {args.files} media files, "
+        f"whole process (median of {args.runs} for the unchanged re-apply)"
+    )
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['system']}, Python {info['python']}"
+    )
+    print(
+        f"embedding the {args.files} texts alone (the model, in one batch): {floor:.2f} s "
+        f"({1000 * floor / args.files:.1f} ms per text)"
+    )
+    print(
+        f"\n{'backend':<12} {'create':>9} {'unchanged':>10} {'10 edits':>9} {'files/s':>8}"
+        f" {'create - embedding':>19}"
+    )
+    for r in results:
+        rate = args.files / r["create_s"]
+        print(
+            f"{r['backend']:<12} {r['create_s']:>8.2f}s {r['unchanged_s']:>9.2f}s "
+            f"{r['edit10_s']:>8.2f}s {rate:>8.0f} {r['create_s'] - floor:>18.2f}s"
+        )
+    if not pg_url:
+        print("\n(PostgreSQL skipped: set MOVIECLI_BENCH_POSTGRES_URL to include it)")
+    report = {
+        "machine": info,
+        "projects": args.projects,
+        "files": args.files,
+        "runs": args.runs,
+        "embedding_floor_s": round(floor, 2),
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
