@@ -124,13 +124,12 @@ def test_add_a_deleted_user(cli, team, admin, login_as):
     olive = team[0]
     login_as(admin)
     assert cli("user", "delete", "dan@example.com", "--yes").exit_code == 0
-    login_as(olive)
-    # To anyone but an admin a deleted user no longer exists.
-    result = cli("project", "collab", "add", "Heist", "dan@example.com")
-    assert (result.exit_code, result.stderr) == (3, "Error: user 'dan@example.com' not found\n")
-    login_as(admin)
+    # an admin is told why; others do not find a deleted user at all
     result = cli("project", "collab", "add", "Heist", "dan@example.com")
     assert (result.exit_code, result.stderr) == (5, "Error: user dan@example.com is deleted\n")
+    login_as(olive)
+    result = cli("project", "collab", "add", "Heist", "dan@example.com")
+    assert (result.exit_code, result.stderr) == (3, "Error: user 'dan@example.com' not found\n")
 
 
 def test_remove_someone_who_is_not_a_collaborator(cli, team):

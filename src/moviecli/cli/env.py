@@ -6,6 +6,7 @@ Nothing here imports the database stack until a command asks for it.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +33,14 @@ class Env:
         from moviecli import config
         from moviecli.storage.db import database
 
-        return database(config.database_url(self.db_url))
+        db = database(config.database_url(self.db_url))
+        if not gc.isenabled():
+            # Startup is over (moviecli.cli.main turned the collector off for it): what
+            # exists now lives until exit, so it is frozen out of every later collection,
+            # and the collector is back on for what the command itself makes.
+            gc.freeze()
+            gc.enable()
+        return db
 
 
 env = Env()
