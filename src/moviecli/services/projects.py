@@ -820,8 +820,11 @@ def add_collaborator(
         raise Conflict(f"{user.email} created the project; they need not collaborate")
     if session.get(ProjectCollaborator, (project.id, user.id)) is not None:
         return project, user, False
-    session.add(ProjectCollaborator(project_id=project.id, user_id=user.id))
+    # The project row first, then the link: inserting the link takes PostgreSQL's FOR KEY
+    # SHARE on the project (its foreign key), and upgrading that to FOR UPDATE while another
+    # transaction holds the same share (a media add, another collaborator) deadlocks.
     project = _locked(session, Project, project.id) or project
+    session.add(ProjectCollaborator(project_id=project.id, user_id=user.id))
     project.updated_at = utcnow()
     session.add(project)
     session.flush()
