@@ -20,8 +20,18 @@ def apply(
 ) -> None:
     """Create or update projects, collaborators and media to match FILE.toml.
 
-    Idempotent: re-running an unchanged file changes nothing. The whole file is checked
-    first; any problem applies nothing. Each project is then committed on its own.
+    Projects are matched by title among your own projects (case-insensitively), media
+    by content (sha256) within each project. Collaborators and style references are
+    set to exactly the file's lists; keys a table leaves out are not managed, and
+    projects and media not in the file are kept. Status, progress and sessions are
+    never touched.
+
+    Idempotent: re-running an unchanged file changes nothing and says so. The whole
+    file is checked first: any problem applies nothing, and every problem is listed
+    with its place (exit 2; exit 5 when the only problems are subscription limits).
+    Each project is then committed on its own, so an interrupted apply leaves whole
+    projects and running it again finishes the job. The format:
+    examples/space-heist/moviecli.toml, or what project export writes.
     """
     from moviecli.services import apply as service
 
