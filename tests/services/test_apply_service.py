@@ -480,3 +480,56 @@ def test_export_data_shape(database: Any, ada: Any, make_user: Any, files: Path)
         files / "out" / "look.png",
         files / "out" / "theme.wav",
     ]
+
+
+def test_media_added_between_plan_and_apply_is_a_conflict(
+    database: Any, ada: Any, files: Path
+) -> None:
+    """The plan is made outside the write lock: bytes added to the project meanwhile make
+    the project's transaction refuse (nothing of it written, no temporaries), and a new
+    run plans from what is there."""
+    from moviecli.services import media as media_service
+
+    base = "[[project]]\ntitle='A'\ngenre='drama'\nepisodeCount=2\n"
+    path = write(files, base)
+    apply_all(database, ada, path)
+    write(files, base + "[[project.media]]\nfile='look.png'\nmediaType='concept_art'\n")
+    plan, actor = load(database, ada, path)
+    media_service.add_files(
+        database,
+        actor,
+        "A",
+        [files / "look.png"],
+        media_service.AssetFields(media_type="storyboard"),
+        embed=False,
+    )
+    with pytest.raises(Conflict, match=r"look\.png was added to 'A' while apply was running"):
+        apply.apply_project(database, actor, plan.projects[0])
+    assert count(database, Media) == 1
+    assert list(MediaStore.default().tmp.iterdir()) == []
+    again, _ = load(database, ada, path)
+    (item,) = again.projects[0].media
+    assert item.action == "update"  # storyboard → concept_art
+    apply_all(database, ada, path)
+    assert not load(database, ada, path)[0].changed
+
+
+def test_a_style_reference_linked_meanwhile_is_a_conflict(
+    database: Any, ada: Any, files: Path
+) -> None:
+    from moviecli.services import media as media_service
+
+    text = (
+        "[[project]]\ntitle='A'\ngenre='drama'\nepisodeCount=2\n"
+        "[[project.media]]\nfile='look.png'\nmediaType='concept_art'\n"
+    )
+    path = write(files, text)
+    apply_all(database, ada, path)
+    write(files, text + "styleReference = true\n")
+    plan, actor = load(database, ada, path)
+    with database.write() as session:
+        media_id = session.exec(select(Media.id)).one()
+        media_service.add_style_reference(session, actor, "A", media_id)
+    with pytest.raises(Conflict, match="changed while apply was running"):
+        apply.apply_project(database, actor, plan.projects[0])
+    assert not load(database, ada, path)[0].changed

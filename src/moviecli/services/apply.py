@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, VISIBILITIES
@@ -813,7 +814,7 @@ def apply_project(
     from moviecli.services import media as media_service
     from moviecli.services import probe
     from moviecli.services.media import text_of
-    from moviecli.services.store import MediaStore, lock_contents
+    from moviecli.services.store import MediaStore
 
     store = store or MediaStore.default()
     staged: dict[str, Staged] = {}
@@ -866,41 +867,13 @@ def apply_project(
             rows.append(row)
         _embed_rows([r for r in rows if r["embedding"] is None])
         updates = _updated_media(db, project_plan)
-        with db.write() as session:
-            project = execute(session, actor, project_plan)
-            now = utcnow()  # under the write lock, and not before the project's own times
-            lock_contents(session, [r["sha256"] for r in rows])
-            for index, row in enumerate(rows):
-                row["project_id"] = project.id
-                # One microsecond apart in file order: media are listed and exported by
-                # creation time, so an exported file comes back in the same order.
-                row["created_at"] = row["updated_at"] = now + timedelta(microseconds=index)
-            if rows:
-                session.execute(sa.insert(Media), rows)
-            for media_id, (values, vector) in updates.items():
-                media = session.get(Media, media_id)
-                if media is None:
-                    continue
-                for name, value in values.items():
-                    setattr(media, name, value)
-                if vector is not None:
-                    media.embedding = vector
-                media.updated_at = now
-                session.add(media)
-            if project_plan.style_remove:
-                session.execute(
-                    sa.delete(StyleReference).where(
-                        col(StyleReference.project_id) == project.id,
-                        col(StyleReference.media_id).in_(project_plan.style_remove),
-                    )
-                )
-            for media_id in project_plan.style_add:
-                session.add(StyleReference(project_id=project.id, media_id=media_id))
-            if project_plan.action != "create" and project_plan.changed:
-                project.updated_at = now
-                session.add(project)
-            session.flush()
-            project_id = project.id
+        try:
+            project_id = _write_project(db, actor, project_plan, rows, updates)
+        except IntegrityError as exc:  # a link or record made by someone else meanwhile
+            raise Conflict(
+                f"project {project_plan.title!r} changed while apply was running",
+                hint="run apply again",
+            ) from exc
         for staged_file in staged.values():
             store.commit(staged_file)
         staged.clear()
@@ -908,6 +881,67 @@ def apply_project(
     finally:
         for staged_file in staged.values():
             store.discard(staged_file)
+
+
+def _write_project(
+    db: Database,
+    actor: User,
+    project_plan: ProjectPlan,
+    rows: list[dict[str, Any]],
+    updates: dict[str, tuple[dict[str, Any], bytes | None]],
+) -> str:
+    """The one write transaction of a project's plan; returns the project id."""
+    from moviecli.services.store import lock_contents
+
+    with db.write() as session:
+        project = execute(session, actor, project_plan)
+        now = utcnow()  # under the write lock, and not before the project's own times
+        hashes = [r["sha256"] for r in rows]
+        lock_contents(session, hashes)
+        if hashes and project_plan.action != "create":
+            # The plan was made outside the lock: the same bytes may have been added to
+            # the project since (a media add, another apply).
+            added = session.exec(
+                select(Media.filename).where(
+                    col(Media.project_id) == project.id, col(Media.sha256).in_(hashes)
+                )
+            ).first()
+            if added is not None:
+                raise Conflict(
+                    f"{added} was added to {project.title!r} while apply was running",
+                    hint="run apply again",
+                )
+        for index, row in enumerate(rows):
+            row["project_id"] = project.id
+            # One microsecond apart in file order: media are listed and exported by
+            # creation time, so an exported file comes back in the same order.
+            row["created_at"] = row["updated_at"] = now + timedelta(microseconds=index)
+        if rows:
+            session.execute(sa.insert(Media), rows)
+        for media_id, (values, vector) in updates.items():
+            media = session.get(Media, media_id)
+            if media is None:
+                continue
+            for name, value in values.items():
+                setattr(media, name, value)
+            if vector is not None:
+                media.embedding = vector
+            media.updated_at = now
+            session.add(media)
+        if project_plan.style_remove:
+            session.execute(
+                sa.delete(StyleReference).where(
+                    col(StyleReference.project_id) == project.id,
+                    col(StyleReference.media_id).in_(project_plan.style_remove),
+                )
+            )
+        for media_id in project_plan.style_add:
+            session.add(StyleReference(project_id=project.id, media_id=media_id))
+        if project_plan.action != "create" and project_plan.changed:
+            project.updated_at = now
+            session.add(project)
+        session.flush()
+        return project.id
 
 
 def embed_plan(plan: Plan) -> None:
