@@ -773,6 +773,13 @@ def test_export_format_json_and_errors(
     bad = cli("project", "export", "Space Heist", "--format", "yaml")
     assert bad.exit_code == 2
     assert "format" in bad.stderr
+    media_dir = team / "exported-media"
+    mixed = cli(
+        "project", "export", "Space Heist", "--format", "json", "--with-media", str(media_dir)
+    )
+    assert mixed.exit_code == 2
+    assert "  withMedia: goes with --format toml (an apply file)" in mixed.stderr
+    assert not media_dir.exists()
     assert cli("project", "export", "Nope").exit_code == 3
 
 

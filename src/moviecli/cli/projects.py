@@ -673,6 +673,8 @@ def export(
 
     if fmt not in ("toml", "json"):
         raise ValidationFailed({"format": f"{fmt!r} is not one of: toml, json"})
+    if fmt == "json" and with_media is not None:
+        raise ValidationFailed({"withMedia": "goes with --format toml (an apply file)"})
     if fmt == "json":
         with acting() as (session, actor):
             detail = projects.show(session, actor, project)
