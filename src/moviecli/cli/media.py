@@ -200,11 +200,12 @@ def _report_add(result: AddResult, json_out: bool) -> None:
 
 
 def _rows(items: list[MediaPublic]) -> list[list[Any]]:
-    rows = []
-    for m in items:
-        rows.append(
+    """Table rows: every field, tab-separated, when piped; a compact table on a terminal
+    (public media marked in the status column; the size is in ``media show``)."""
+    if not render.use_rich():
+        return [
             [
-                _short(m.id),
+                m.id,
                 m.media_type,
                 m.filename,
                 m.version,
@@ -212,25 +213,40 @@ def _rows(items: list[MediaPublic]) -> list[list[Any]]:
                 m.related_elements.episode,
                 m.tags,
                 m.visibility,
-                _size(m.size_bytes) if render.use_rich() else m.size_bytes,
-                render.ago(m.created_at) if render.use_rich() else m.created_at,
+                m.size_bytes,
+                m.created_at,
             ]
-        )
-    return rows
+            for m in items
+        ]
+    return [
+        [
+            m.id[:8],
+            m.media_type,
+            m.filename,
+            m.version,
+            m.related_elements.episode,
+            f"{m.status}, public" if m.visibility == "public" else m.status,
+            m.tags,
+            render.ago(m.created_at),
+        ]
+        for m in items
+    ]
 
 
-COLUMNS = [
-    render.Column("ID", no_wrap=True),
-    render.Column("Type", no_wrap=True),
-    render.Column("File", min_width=12),
-    render.Column("Ver", justify="right"),
-    render.Column("Status", no_wrap=True),
-    render.Column("Ep", justify="right"),
-    render.Column("Tags"),
-    render.Column("Visibility", no_wrap=True),
-    render.Column("Size", justify="right", no_wrap=True),
-    render.Column("Added", no_wrap=True),
-]
+def _columns() -> list[render.Column]:
+    if not render.use_rich():
+        names = ["ID", "Type", "File", "Ver", "Status", "Ep", "Tags", "Visibility", "Size"]
+        return [render.Column(n) for n in [*names, "Added"]]
+    return [
+        render.Column("ID", no_wrap=True),
+        render.Column("Type", no_wrap=True),
+        render.Column("File", min_width=10),
+        render.Column("v", justify="right", no_wrap=True, min_width=1),
+        render.Column("Ep", justify="right", no_wrap=True, min_width=2),
+        render.Column("Status", min_width=6),
+        render.Column("Tags", min_width=6),
+        render.Column("Added", no_wrap=True),
+    ]
 
 
 @app.command("list")
@@ -278,7 +294,7 @@ def list_(
         )
         return
     render.print_table(
-        COLUMNS,
+        _columns(),
         _rows(result.items),
         title=f"Media of {proj.title}" if render.use_rich() else None,
         caption=render.page_caption(result.total, result.page, result.limit, "media"),
@@ -349,7 +365,7 @@ def history(
         render.print_json(result)
         return
     render.print_table(
-        COLUMNS,
+        _columns(),
         _rows(result.items),
         caption=render.page_caption(result.total, result.page, result.limit, "versions"),
     )
@@ -562,7 +578,7 @@ def search(
                 h.media.media_type,
                 h.media.filename,
                 h.media.description,
-                _short(h.media.project),
+                h.project_title,
             )
             for h in result.items
         ],

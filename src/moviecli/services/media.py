@@ -1129,6 +1129,7 @@ def embed(
 class SearchHit:
     media: MediaPublic
     similarity: float
+    project_title: str = ""
 
 
 def search(
@@ -1192,11 +1193,15 @@ def search(
     ids = [view.ids[rows[i]].decode() for i in top]
     similarity = {view.ids[rows[i]].decode(): float(scores[i]) for i in top}
     with db.session() as session:
-        found = {
-            m.id: m
-            for m in session.exec(
-                select(Media).where(col(Media.id).in_(ids), visible_media(actor))
-            ).all()
-        }
-    hits = [SearchHit(public(found[i]), round(similarity[i], 4)) for i in ids if i in found]
+        hit_rows = session.exec(
+            select(Media, Project.title)
+            .join(Project, col(Project.id) == col(Media.project_id))
+            .where(col(Media.id).in_(ids), visible_media(actor))
+        ).all()
+    found = {m.id: (m, title) for m, title in hit_rows}
+    hits = [
+        SearchHit(public(found[i][0]), round(similarity[i], 4), found[i][1])
+        for i in ids
+        if i in found
+    ]
     return Page(hits, total, page, limit)
