@@ -39,8 +39,9 @@ def wav(path: Path, *, seconds: float = 0.5, rate: int = 22050, seed: int = 0) -
     return path
 
 
-def _video(path: Path, fmt: str, codec: str, *, frames: int, size: tuple[int, int], fps: int,
-           seed: int) -> Path:
+def _video(
+    path: Path, fmt: str, codec: str, *, frames: int, size: tuple[int, int], fps: int, seed: int
+) -> Path:
     import av
     import numpy as np
 
@@ -60,13 +61,15 @@ def _video(path: Path, fmt: str, codec: str, *, frames: int, size: tuple[int, in
     return path
 
 
-def mp4(path: Path, *, frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12,
-        seed: int = 0) -> Path:
+def mp4(
+    path: Path, *, frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12, seed: int = 0
+) -> Path:
     return _video(path, "mp4", "mpeg4", frames=frames, size=size, fps=fps, seed=seed)
 
 
-def webm(path: Path, *, frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12,
-         seed: int = 0) -> Path:
+def webm(
+    path: Path, *, frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12, seed: int = 0
+) -> Path:
     return _video(path, "webm", "libvpx", frames=frames, size=size, fps=fps, seed=seed)
 
 
