@@ -154,3 +154,19 @@ def test_media_without_embedding_are_not_searched(cli: Any, admin: Any, tmp_path
     assert search(cli, "storm")["total"] == 0
     cli("media", "embed", "--pending")
     assert search(cli, "storm")["total"] == 1
+
+
+def test_a_refresh_removes_stale_generations(
+    cli: Any, library: dict, tmp_path: Path, home: Path
+) -> None:
+    import os
+
+    search(cli, "sea storm")
+    (cache,) = (home / "cache" / "search").iterdir()
+    stale = cache / "0123456789ab.vec.npy"
+    stale.write_bytes(b"left by a killed refresh")
+    os.utime(stale, (1, 1))
+    add_one(cli, "Sea", mf.png(tmp_path / "new.png", seed=9), "concept_art", "--no-embed")
+    search(cli, "sea storm")
+    assert not stale.exists()
+    assert len(list(cache.glob("*.vec.npy"))) == 1

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -291,3 +292,12 @@ class SearchIndex:
             for suffix in ("vec.npy", "meta.npz"):
                 with contextlib.suppress(OSError):
                     (self.directory / f"{old_state['gen']}.{suffix}").unlink()
+        # Generations left by processes that refreshed at the same time (or were killed
+        # while writing); a minute old, no reader is still opening them.
+        now = time.time()
+        for path in self.directory.iterdir():
+            if path.name.startswith(gen) or path.name == "state.json":
+                continue
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > 60:
+                    path.unlink()
