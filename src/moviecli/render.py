@@ -204,4 +204,14 @@ def note(message: str, *, quiet: bool = False) -> None:
 
 
 def error_line(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    """One line on stderr, whatever the names in it hold (see one_line)."""
+    sys.stderr.write(one_line(message) + "\n")
+
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 127) if c != 9} | {10: "\\n", 13: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """User text (a file name, a title) fit for one line: control characters escaped, so
+    that a name with a newline in it cannot split an error or a line of output."""
+    return text.translate(_ESCAPES)

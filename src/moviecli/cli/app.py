@@ -33,6 +33,12 @@ class MovieCliGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         want_json = "--json" in argv
+        # Arguments that are not UTF-8 (Linux hands them over as lone surrogates) are echoed
+        # as \udcff escapes, never a crash while printing; storing them is exit 2 (below).
+        for stream in (sys.stdout, sys.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
         try:
             code = super().main(
                 args=argv,
@@ -72,15 +78,25 @@ class MovieCliGroup(TyperGroup):
         except Exception as exc:
             if os.environ.get("MOVIECLI_DEBUG"):
                 raise
-            code = report(
-                ExitCode.UNEXPECTED,
-                "unexpected",
-                f"unexpected error: {type(exc).__name__}: {exc} "
-                "(set MOVIECLI_DEBUG=1 to see the traceback)",
-                {},
-                want_json,
-            )
+            if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
+                # text from an argument that is not UTF-8, on its way into the database
+                code = report(ExitCode.USAGE, "usage", NOT_UTF8, {}, want_json)
+            else:
+                code = report(
+                    ExitCode.UNEXPECTED,
+                    "unexpected",
+                    f"unexpected error: {type(exc).__name__}: {exc} "
+                    "(set MOVIECLI_DEBUG=1 to see the traceback)",
+                    {},
+                    want_json,
+                )
         sys.exit(int(code))
+
+
+NOT_UTF8 = (
+    "an argument is not valid UTF-8 text "
+    "(pass text in UTF-8; a file whose name is not can still be added)"
+)
 
 
 # typer 0.29 coerces every parameter value through a pydantic TypeAdapter, built on first
@@ -126,8 +142,7 @@ typer.core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defin
 def report(code: int, kind: str, message: str, details: dict[str, Any], want_json: bool) -> int:
     from moviecli import render
 
-    first = (message.splitlines() or [""])[0]
-    render.error_line(f"Error: {first}")
+    render.error_line(f"Error: {message}")
     for field, problem in details.items():
         render.error_line(f"  {field}: {problem}")
     if want_json:

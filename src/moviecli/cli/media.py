@@ -183,7 +183,8 @@ def _report_add(result: AddResult, json_out: bool) -> None:
             assert f.media is not None
             verb = "Added" if f.outcome == "added" else "Already present:"
             render.say(
-                f"{verb} {f.path.name} ({_short(f.media.id)}, {f.media.media_type})",
+                f"{verb} {render.one_line(f.path.name)} ({_short(f.media.id)}, "
+                f"{f.media.media_type})",
                 quiet=env.quiet,
             )
     summary = (
