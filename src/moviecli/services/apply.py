@@ -294,7 +294,10 @@ class _Checker:
         )
         filename = self.typed(f"{place}.filename", item.get("filename"), str, "a string")
         if filename is not None and (
-            not filename.strip() or "/" in filename or "\\" in filename or len(filename) > 255
+            filename.strip() in ("", ".", "..")
+            or "/" in filename
+            or "\\" in filename
+            or len(filename) > 255
         ):
             self.problem(f"{place}.filename", "must be a plain file name (1-255 characters)")
             filename = None

@@ -558,7 +558,9 @@ def new_row(
 
 
 def filename_of(path: Path) -> str:
-    name = path.name
+    """The original name a record keeps: valid UTF-8 (bytes of a name that is not, as Linux
+    allows, become U+FFFD), at most 255 characters."""
+    name = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if len(name) <= 255:
         return name
     stem, dot, ext = name.rpartition(".")
@@ -901,7 +903,12 @@ def export(
     """Copy the stored file out: into DEST when it is a directory, else to DEST."""
     store = store or MediaStore.default()
     media = resolve(session, actor, ref)
-    target = dest / media.filename if dest.is_dir() else dest
+    # Into a directory under the record's name; a name that could leave the directory
+    # (an old record, a database edited by hand) falls back to the record's id.
+    name = Path(media.filename).name
+    if name in ("", ".", ".."):
+        name = media.id
+    target = dest / name if dest.is_dir() else dest
     if not target.parent.is_dir():
         raise UsageError(f"no such directory: {target.parent}")
     if target.exists() and not force:
