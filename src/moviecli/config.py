@@ -270,13 +270,18 @@ def _write(data: dict[str, Any]) -> None:
 
 
 def database_url(override: str | None = None) -> str:
-    """``--db``, then MOVIECLI_DATABASE_URL, then database.url, then the default file."""
+    """``--db``, then MOVIECLI_DATABASE_URL, then database.url, then the default file.
+
+    config.toml is read (and checked) even when it is not the one that names the database:
+    an invalid config file stops every command that opens the database (exit 6).
+    """
+    data = load_config()
     if override:
         return override
     env = os.environ.get(DATABASE_URL_ENV)
     if env:
         return env
-    configured = get_value("database.url")
+    configured = get_value("database.url", data)
     if configured:
         return str(configured)
     return f"sqlite:///{paths().default_db_file}"
