@@ -1,0 +1,440 @@
+"""The whole benchmark (SPEC section 7): a large database, then every command timed as a
+whole process beside its floor, measured side by side in one run.
+
+    .venv/bin/python benchmarks/run.py [--scale 1] [--runs 7] [--keep DIR] [--check]
+
+1. Builds a database with realistic shapes (``benchmarks/_data.py``): at ``--scale 1``,
+   200 users, 10,000 projects, 100,000 media records with embeddings, 1,000,000 chat
+   messages in 2,000 sessions, loaded with one ``insert()`` executemany per batch (target:
+   at least 100,000 rows/s for projects and messages), then the FTS5 index rebuilt.
+2. Times whole ``moviecli`` processes, start to exit, interleaved round by round with their
+   floors (median of ``--runs``): ``python -c "import typer"`` for ``--help`` (target
+   2.5x), ``python -c "import sqlmodel"`` for every command that opens the database (1.3x;
+   ``media search``, which also loads the embedding model, 2.5x); ``llm logs list -n 10``
+   as a peer when ``llm`` is installed.
+3. Times a chat turn inside the process (target: under 20 ms) and ``media add`` of 1,000
+   files in one process (fresh files each run).
+
+It prints a table and writes ``benchmarks/out/run.json`` (and the README table,
+``benchmarks/out/run.md``). ``--scale 0.1`` makes a quick run; ``--keep DIR`` builds into
+DIR and keeps it, and a later run with the same DIR and scale reuses it (to profile by
+hand: ``MOVIECLI_HOME=DIR moviecli project list``). ``--check`` exits 1 on a missed target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _data  # noqa: E402
+from chat import turn_times  # noqa: E402  (the sibling benchmarks' helpers)
+from media import make_pngs  # noqa: E402
+from startup import machine  # noqa: E402
+
+DEFAULT_OUT = HERE / "out" / "run.json"
+MARKER = "run-data.json"
+ROWS_PER_S = 100_000  # projects and messages
+TURN_MS = 20.0
+FILES_PER_S = 200.0  # media add with embeddings (issue 5)
+
+
+@dataclass
+class Timing:
+    name: str
+    argv: list[str]
+    floor: str | None = None  # the name of its floor
+    target: float | None = None  # ratio to the floor
+    runs_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.runs_ms)
+
+    @property
+    def cpu_median_ms(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+
+def run_once(t: Timing, env: dict[str, str]) -> None:
+    """One process, start to exit: wall and CPU (user + system) milliseconds."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(t.argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = (time.perf_counter() - start) * 1000
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            out.seek(0)
+            err.seek(0)
+            sys.exit(
+                f"{t.name}: {shlex.join(t.argv)} exited {code}:\n"
+                f"{err.read().decode(errors='replace')}{out.read().decode(errors='replace')}"
+            )
+    t.runs_ms.append(elapsed)
+    t.cpu_ms.append((usage.ru_utime + usage.ru_stime) * 1000)
+
+
+def build_or_reuse(home: Path, scale: float, moviecli: str, env: dict[str, str]) -> _data.Built:
+    marker = home / MARKER
+    if marker.exists():
+        kept = json.loads(marker.read_text())
+        if kept.get("scale") == scale:
+            print(f"reusing the database in {home} (scale {scale})", flush=True)
+            return _data.Built.from_json(kept["built"], admin_token="")
+    for name in ("moviecli.db", "moviecli.db-wal", "moviecli.db-shm", "token", MARKER):
+        (home / name).unlink(missing_ok=True)
+    shutil.rmtree(home / "media", ignore_errors=True)
+    sizes = _data.Sizes.at(scale)
+    print(f"building the database in {home} (scale {scale}) …", flush=True)
+    _data.init_home(moviecli, env)
+    built = _data.build(home, f"sqlite:///{home / 'moviecli.db'}", sizes, log=_log)
+    marker.write_text(json.dumps({"scale": scale, "built": built.as_json()}, indent=2) + "\n")
+    return built
+
+
+def _log(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+def bulk_adds(
+    moviecli: str, env: dict[str, str], work: Path, files: int, runs: int
+) -> list[float]:
+    """Seconds of ``media add P DIR --recursive`` of ``files`` fresh PNGs, ``runs`` times."""
+    title = f"Bulk Adds {int(time.time())}"
+    subprocess.run(
+        [moviecli, "project", "create", title, "--genre", "drama", "--episodes", "3"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    seconds = []
+    for run in range(runs):
+        directory = work / f"adds-{run}"
+        shutil.rmtree(directory, ignore_errors=True)
+        make_pngs(directory, files, offset=(run + 1) * 100_000 + int(time.time()) % 50_000)
+        argv = [moviecli, "media", "add", title, str(directory), "--recursive"]
+        argv += ["--type", "storyboard", "--description", "storyboard frame of the harbour chase"]
+        start = time.perf_counter()
+        proc = subprocess.run(argv, env=env, capture_output=True)
+        seconds.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            sys.exit(f"media add failed ({proc.returncode}):\n{proc.stderr.decode()}")
+        shutil.rmtree(directory)
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="data size (0.1: a quick run)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per command")
+    parser.add_argument("--turns", type=int, default=50, help="timed in-process chat turns")
+    parser.add_argument("--add-runs", type=int, default=3, help="runs of the bulk media add")
+    parser.add_argument("--keep", type=Path, help="build in this directory, keep and reuse it")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+
+    python = sys.executable
+    moviecli = str(Path(python).parent / "moviecli")
+    if not Path(moviecli).exists():
+        sys.exit(f"no moviecli beside {python}: run this with the project's venv python")
+    # What a regular install does: byte-compile the package, so that it is not compiled
+    # again on every run while the floors' site-packages are.
+    import moviecli as package
+
+    subprocess.run(
+        [python, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=True
+    )
+
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            home = args.keep.resolve()
+        else:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="moviecli-run-")))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIECLI_")}
+        env.update(MOVIECLI_HOME=str(home), NO_COLOR="1", COLUMNS="120", LINES="50")
+        os.environ.update(MOVIECLI_HOME=str(home))
+        os.environ.pop("MOVIECLI_DATABASE_URL", None)
+        built = build_or_reuse(home, args.scale, moviecli, env)
+        report = measure(args, python, moviecli, env, home, built)
+
+    print_report(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(report))
+    print(f"\nwrote {args.out} and {args.out.with_suffix('.md')}")
+    return 1 if args.check and not report["allMet"] else 0
+
+
+def measure(
+    args: argparse.Namespace,
+    python: str,
+    moviecli: str,
+    env: dict[str, str],
+    home: Path,
+    built: _data.Built,
+) -> dict[str, Any]:
+    show = built.show_project
+    big = built.big_session
+    pages = -(-(built.big_session_messages + 2 * (args.runs + 1)) // 20)
+    peer = shutil.which("llm")
+    mc = [moviecli]
+    typer_floor, sqlmodel_floor = "import typer", "import sqlmodel"
+    timings = [
+        Timing(typer_floor, [python, "-c", "import typer"]),
+        Timing(sqlmodel_floor, [python, "-c", "import sqlmodel"]),
+        Timing("moviecli --help", [*mc, "--help"], typer_floor, 2.5),
+        Timing("project list", [*mc, "project", "list"], sqlmodel_floor, 1.3),
+        Timing(
+            "project list --status production",
+            [*mc, "project", "list", "--status", "production"],
+            sqlmodel_floor,
+            1.3,
+        ),
+        Timing(
+            "project list --sort title",
+            [*mc, "project", "list", "--sort", "title"],
+            sqlmodel_floor,
+            1.3,
+        ),
+        Timing("project show", [*mc, "project", "show", show], sqlmodel_floor, 1.3),
+        Timing("project episodes", [*mc, "project", "episodes", show], sqlmodel_floor, 1.3),
+        Timing("media list", [*mc, "media", "list", built.big_media_project], sqlmodel_floor, 1.3),
+        Timing(
+            "media search (semantic)",
+            [*mc, "media", "search", "storm over the harbour at night"],
+            sqlmodel_floor,
+            2.5,
+        ),
+        Timing("session show (newest page)", [*mc, "session", "show", big], sqlmodel_floor, 1.3),
+        Timing(
+            "session show (middle page)",
+            [*mc, "session", "show", big, "--page", str(pages // 2)],
+            sqlmodel_floor,
+            1.3,
+        ),
+        Timing(
+            f"session search {_data.RARE} (rare)",
+            [*mc, "session", "search", _data.RARE],
+            sqlmodel_floor,
+            1.3,
+        ),
+        Timing(
+            f"session search {_data.COMMON} (common)",
+            [*mc, "session", "search", _data.COMMON],
+            sqlmodel_floor,
+            1.3,
+        ),
+        Timing(
+            "chat -m (one turn)",
+            [*mc, "chat", show, "--session", big, "-m", "The crew rehearses the vault scene."],
+            sqlmodel_floor,
+            1.3,
+        ),
+    ]
+    if peer:
+        timings.insert(2, Timing("llm logs list -n 10 (peer)", [peer, "logs", "list", "-n", "10"]))
+    print(f"timing {len(timings)} commands, {args.runs} runs each (after one warm-up) …")
+    for t in timings:  # warm-up: bytecode and page caches, the media search cache
+        run_once(t, env)
+        t.runs_ms.clear()
+        t.cpu_ms.clear()
+    for _ in range(args.runs):
+        for t in timings:
+            run_once(t, env)
+
+    print(f"chat turns inside the process ({args.turns}) …", flush=True)
+    turns = turn_times(built.url, _data.ADMIN_EMAIL, big, args.turns)
+    files = max(10, round(1000 * args.scale))
+    print(f"media add of {files} files, {args.add_runs} runs …", flush=True)
+    with tempfile.TemporaryDirectory(prefix="moviecli-run-files-") as work:
+        adds = bulk_adds(moviecli, env, Path(work), files, args.add_runs)
+
+    by_name = {t.name: t for t in timings}
+    rows = []
+    for t in timings:
+        floor = by_name[t.floor] if t.floor else None
+        ratio = t.median_ms / floor.median_ms if floor else None
+        cpu_ratio = t.cpu_median_ms / floor.cpu_median_ms if floor else None
+        rows.append(
+            {
+                "command": t.name,
+                "argv": [Path(a).name if a in (python, moviecli) else a for a in t.argv],
+                "runs_ms": [round(x, 1) for x in t.runs_ms],
+                "median_ms": round(t.median_ms, 1),
+                "cpu_median_ms": round(t.cpu_median_ms, 1),
+                "floor": t.floor,
+                "ratio": None if ratio is None else round(ratio, 3),
+                "cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),
+                "target": t.target,
+                "met": None if ratio is None or t.target is None else ratio <= t.target,
+            }
+        )
+    loads = [
+        {
+            "table": load.table,
+            "rows": load.rows,
+            "seconds": round(load.seconds, 2),
+            "rows_per_s": round(load.rows_per_s),
+            "rows_per_cpu_s": round(load.rows_per_cpu_s),
+            "target": ROWS_PER_S if load.table in ("projects", "messages") else None,
+            "met": load.rows_per_s >= ROWS_PER_S
+            if load.table in ("projects", "messages")
+            else None,
+        }
+        for load in built.loads
+    ]
+    turn_median = statistics.median(turns)
+    add_median = statistics.median(adds)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "scale": args.scale,
+        "runs": args.runs,
+        "data": {
+            "loads": loads,
+            "ftsRebuildSeconds": built.fts_rebuild_seconds,
+            "buildSeconds": built.seconds,
+        },
+        "peer": peer or "llm is not installed here: no peer timing",
+        "timings": rows,
+        "chatTurn": {
+            "medianMs": round(turn_median, 2),
+            "p90Ms": round(sorted(turns)[int(len(turns) * 0.9)], 2),
+            "turns": len(turns),
+            "target": TURN_MS,
+            "met": turn_median < TURN_MS,
+            "session": f"{built.big_session_messages:,} messages",
+        },
+        "mediaAdd": {
+            "files": files,
+            "secondsRuns": [round(s, 2) for s in adds],
+            "medianSeconds": round(add_median, 2),
+            "filesPerS": round(files / add_median, 1),
+            "target": FILES_PER_S,
+            "met": files / add_median >= FILES_PER_S,
+        },
+    }
+    report["allMet"] = (
+        all(r["met"] is not False for r in rows)
+        and all(x["met"] is not False for x in loads)
+        and report["chatTurn"]["met"]
+        and report["mediaAdd"]["met"]
+    )
+    return report
+
+
+def print_report(report: dict[str, Any]) -> None:
+    info = report["machine"]
+    print()
+    print(
+        f"moviecli benchmark, scale {report['scale']}, {report['runs']} runs each (median), "
+        "process start to exit"
+    )
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['system']}, Python {info['python']}"
+    )
+    print()
+    print(f"{'data':<26} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'per CPU s':>10}  target")
+    for load in report["data"]["loads"]:
+        verdict = "" if load["met"] is None else ("ok" if load["met"] else "MISSED")
+        target = f">={load['target']:,}" if load["target"] else ""
+        print(
+            f"{load['table']:<26} {load['rows']:>10,} {load['seconds']:>8.1f} "
+            f"{load['rows_per_s']:>9,} {load['rows_per_cpu_s']:>10,}  {target} {verdict}"
+        )
+    print(f"{'FTS5 rebuild':<26} {'':>10} {report['data']['ftsRebuildSeconds']:>8.1f}")
+    print()
+    header = f"{'command':<36} {'median ms':>9} {'CPU ms':>7} {'floor':<16} {'ratio':>6} "
+    print(header + f"{'CPU':>6} {'target':>6}  result")
+    for r in report["timings"]:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        cpu = "" if r["cpu_ratio"] is None else f"{r['cpu_ratio']:.2f}x"
+        target = "" if r["target"] is None else f"{r['target']:.1f}x"
+        verdict = "" if r["met"] is None else ("ok" if r["met"] else "MISSED")
+        print(
+            f"{r['command']:<36} {r['median_ms']:>9.0f} {r['cpu_median_ms']:>7.0f} "
+            f"{r['floor'] or '':<16} {ratio:>6} {cpu:>6} {target:>6}  {verdict}"
+        )
+    print(f"peer: {report['peer']}")
+    turn = report["chatTurn"]
+    print(
+        f"\nchat turn inside the process ({turn['session']} in the session): median "
+        f"{turn['medianMs']:.1f} ms, p90 {turn['p90Ms']:.1f} ms (target < {turn['target']:.0f} "
+        f"ms): {'ok' if turn['met'] else 'MISSED'}"
+    )
+    add = report["mediaAdd"]
+    print(
+        f"media add of {add['files']} files (with embeddings), one process: median "
+        f"{add['medianSeconds']:.1f} s, {add['filesPerS']:.0f} files/s (target >= "
+        f"{add['target']:.0f}): {'ok' if add['met'] else 'MISSED'}"
+    )
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The table for README's Performance section."""
+    info = report["machine"]
+    lines = [
+        f"Measured on {info['cpu']}, {info['cores']} cores, {info['system']}, Python "
+        f"{info['python']}; scale {report['scale']}, median of {report['runs']} runs, "
+        "process start to exit.",
+        "",
+        "| data | rows | rows/s (per CPU second) | target |",
+        "|---|---:|---:|---|",
+    ]
+    for load in report["data"]["loads"]:
+        target = "" if load["target"] is None else f"≥ {load['target']:,}"
+        verdict = "" if load["met"] is None else (" ✓" if load["met"] else " missed")
+        lines.append(
+            f"| {load['table']} | {load['rows']:,} | {load['rows_per_s']:,} "
+            f"({load['rows_per_cpu_s']:,}) | {target}{verdict} |"
+        )
+    lines.append(
+        f"| FTS5 index rebuild | | {report['data']['ftsRebuildSeconds']:.1f} s | |"
+    )  # fmt: skip
+    lines += [
+        "",
+        "| command | median ms | floor | ratio (CPU ratio) | target |",
+        "|---|---:|---|---:|---|",
+    ]
+    for r in report["timings"]:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x ({r['cpu_ratio']:.2f}x)"
+        target = "" if r["target"] is None else f"≤ {r['target']:.1f}x"
+        verdict = "" if r["met"] is None else (" ✓" if r["met"] else " missed")
+        lines.append(
+            f"| `{r['command']}` | {r['median_ms']:.0f} | {r['floor'] or ''} | {ratio} | "
+            f"{target}{verdict} |"
+        )
+    turn, add = report["chatTurn"], report["mediaAdd"]
+    lines += [
+        "",
+        f"- chat turn inside the process: median {turn['medianMs']:.1f} ms, p90 "
+        f"{turn['p90Ms']:.1f} ms (target < {turn['target']:.0f} ms"
+        f"{', met' if turn['met'] else ', missed'})",
+        f"- `media add` of {add['files']:,} files with embeddings, one process: "
+        f"{add['medianSeconds']:.1f} s, {add['filesPerS']:.0f} files/s (target ≥ "
+        f"{add['target']:.0f}{', met' if add['met'] else ', missed'})",
+        f"- peer: {report['peer']}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
