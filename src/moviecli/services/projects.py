@@ -454,9 +454,16 @@ def list_projects(
 
 
 def _current_media() -> sa.ColumnElement[bool]:
-    """Newest version of each asset, not archived."""
+    """Newest version of each asset, not archived.
+
+    A newer version is in the same project: saying so lets the lookup use the
+    (project_id, previous_version) index. On previous_version alone, mostly NULL, SQLite's
+    statistics (after ANALYZE) make the index look useless and it scans every media row
+    once per row counted (220 ms for a 30-asset project among 20,000 media).
+    """
     m, newer = _MEDIA.c, _MEDIA.alias("newer").c
-    return sa.and_(m.status != "archived", ~sa.exists().where(newer.previous_version == m.id))
+    replaced = sa.exists().where(newer.project_id == m.project_id, newer.previous_version == m.id)
+    return sa.and_(m.status != "archived", ~replaced)
 
 
 def final_cut_counts(session: Session, project_ids: list[str]) -> dict[str, int]:

@@ -267,6 +267,8 @@ def upgrade() -> None:
         ["created_by", sa.text("lower(title)")],
         unique=True,
     )
+    # Naming a project by title, and project list --sort title, across creators.
+    op.create_index("ix_projects_title_lower", "projects", [sa.text("lower(title)"), "id"])
     _create_message_search()
 
 
