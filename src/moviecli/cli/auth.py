@@ -90,6 +90,14 @@ def init(
         render.say(f"Admin {result.admin.email} already exists; nothing else to add.", quiet=quiet)
         if token is not None:
             render.say("Logged in.", quiet=quiet)
+    if token is not None and stdin_is_terminal() and render.stdout_is_terminal():
+        # A person at a terminal, just logged in: a first project, then the chat on it.
+        from moviecli.cli import onboarding
+
+        project_id = onboarding.offer_first_project()
+        if project_id is not None:
+            onboarding.open_chat(project_id)
+        return
     render.note(
         'Next: moviecli project create "My Series" --template sitcom, '
         'then moviecli chat "My Series"',
