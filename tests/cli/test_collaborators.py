@@ -89,6 +89,26 @@ def test_removed_collaborator_loses_sight(cli, team, login_as):
     assert cli("project", "list", "--json").json()["total"] == 0
 
 
+def test_removal_clears_their_active_and_current_project(cli, team, login_as, database):
+    from moviecli.models import User
+
+    _, carol, _, project = team
+    cli("project", "collab", "add", "Heist", "carol@example.com")
+    login_as(carol)
+    assert cli("project", "use", "Heist").exit_code == 0
+    login_as(team[0])
+    cli("project", "collab", "remove", "Heist", "carol@example.com")
+    login_as(carol)
+    me = cli("whoami", "--json").json()
+    assert me["activeProjects"] == []
+    assert "currentProject" not in me["preferences"]
+    result = cli("project", "show")
+    assert result.stderr == "Error: no project given (pass one or run moviecli project use)\n"
+    with database.session() as session:
+        assert session.get(User, carol.id).preferences == {}
+    assert project["id"]
+
+
 def test_add_unknown_user(cli, team):
     result = cli("project", "collab", "add", "Heist", "nobody@example.com")
     assert (result.exit_code, result.stderr) == (

@@ -847,7 +847,19 @@ def remove_collaborator(
     link = session.get(ProjectCollaborator, (project.id, user.id))
     if link is None:
         raise NotFound(f"{user.email} is not a collaborator on {project.title!r}")
+    project = _locked(session, Project, project.id) or project
     session.delete(link)
+    if user.role not in ("producer", "admin"):
+        # They can no longer see it: it leaves their active and current projects too.
+        session.execute(
+            sa.delete(ActiveProject).where(
+                col(ActiveProject.user_id) == user.id, col(ActiveProject.project_id) == project.id
+            )
+        )
+        if user.preferences.get("currentProject") == project.id:
+            user = _locked(session, User, user.id) or user
+            user.preferences = {k: v for k, v in user.preferences.items() if k != "currentProject"}
+            session.add(user)
     project.updated_at = utcnow()
     session.add(project)
     session.flush()
