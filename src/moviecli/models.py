@@ -200,7 +200,9 @@ class StyleReference(TableModel, table=True):
 class Media(TableModel, table=True):
     __tablename__: ClassVar[str] = "media"
     __table_args__ = (
-        sa.Index("ix_media_project_type", "project_id", "media_type"),
+        # status and id too: the workflow counts a project's usable media per type from
+        # the index alone (a media row, with its embedding, is a page of its own to read)
+        sa.Index("ix_media_project_type", "project_id", "media_type", "status", "id"),
         sa.Index("ix_media_project_episode", "project_id", "episode"),
         # Newest first with a stable order, read straight from the index (media list).
         sa.Index("ix_media_project_created", "project_id", "created_at", "id"),

@@ -197,7 +197,12 @@ def upgrade() -> None:
         "ix_media_project_previous", "media", ["project_id", "previous_version"], unique=False
     )
     op.create_index("ix_media_project_episode", "media", ["project_id", "episode"], unique=False)
-    op.create_index("ix_media_project_type", "media", ["project_id", "media_type"], unique=False)
+    op.create_index(
+        "ix_media_project_type",
+        "media",
+        ["project_id", "media_type", "status", "id"],
+        unique=False,
+    )
     op.create_index("ix_media_sha256", "media", ["sha256"], unique=False)
     op.create_index("ix_media_visibility", "media", ["visibility"], unique=False)
     op.create_index("ix_media_updated_at", "media", ["updated_at"], unique=False)
