@@ -10,8 +10,10 @@ the real console script in a throw-away MOVIECLI_HOME:
 
 on SQLite and, when MOVIECLI_BENCH_POSTGRES_URL names a PostgreSQL server (a URL whose
 user may create databases, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), on
-a fresh database there too. Whole processes, start to exit; the unchanged re-apply is the
-median of --runs.
+a fresh database there too. Whole processes, start to exit, wall and CPU (user + system)
+time; the unchanged re-apply is the median of --runs. Beside each first apply, the model
+alone embedding the same 500 texts: the floor of a first apply (the CPU times are the
+steadier figures on a shared machine).
 
     .venv/bin/python benchmarks/apply.py [--projects 5] [--files 500] [--runs 5] [--out FILE]
 
@@ -130,42 +132,54 @@ def make_files(root: Path, projects: int, files: int) -> Path:
     return path
 
 
-def embedding_floor(apply_file: Path) -> float:
-    """Seconds the model takes for the file's texts (one batch, in this process, model
-    loaded beforehand): the part of a first apply that no database work can remove."""
-    import tomllib
+FLOOR = """
+import json, sys, time, tomllib
+from pathlib import Path
+from moviecli.services import embeddings
+from moviecli.services.media import text_of
 
-    from moviecli.services import embeddings
-    from moviecli.services.media import text_of
-
-    texts = []
-    for project in tomllib.loads(apply_file.read_text())["project"]:
-        for m in project.get("media", []):
-            texts.append(
-                text_of(
-                    {
-                        "description": m.get("description", ""),
-                        "tags": m.get("tags", []),
-                        "media_type": m["mediaType"],
-                        "filename": Path(m["file"]).name,
-                        "episode": m.get("relatedElements", {}).get("episode"),
-                    }
-                )
-            )
-    model = embeddings.embedder(optimize=True)
-    model.embed(texts[:8])
-    start = time.perf_counter()
-    model.embed(texts)
-    return time.perf_counter() - start
+texts = []
+for project in tomllib.loads(Path(sys.argv[1]).read_text())["project"]:
+    for m in project.get("media", []):
+        related = m.get("relatedElements", {})
+        texts.append(text_of({
+            "description": m.get("description", ""), "tags": m.get("tags", []),
+            "media_type": m["mediaType"], "filename": Path(m["file"]).name,
+            "episode": related.get("episode"),
+        }))
+model = embeddings.embedder(optimize=True)
+model.embed(texts[:8])
+wall, cpu = time.perf_counter(), time.process_time()
+model.embed(texts)
+print(json.dumps([time.perf_counter() - wall, time.process_time() - cpu]))
+"""
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+def embedding_floor(apply_file: Path) -> tuple[float, float]:
+    """Wall and CPU seconds the model takes for the file's texts in one batch (loaded
+    beforehand, in a process of its own): the part of a first apply that no database
+    work can remove. Measured beside each first apply, as the machine's load varies."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOOR, str(apply_file)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr}")
-    return elapsed, proc.stdout
+        sys.exit(f"the embedding floor failed:\n{proc.stderr}")
+    wall, cpu = json.loads(proc.stdout)
+    return wall, cpu
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall and CPU (user + system) seconds of one process, and its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{' '.join(argv)} failed:\n{err.read().decode()}")
+        return wall, usage.ru_utime + usage.ru_stime, out.read().decode()
 
 
 def bench_backend(
@@ -187,13 +201,14 @@ def bench_backend(
     if init.returncode != 0:
         sys.exit(f"moviecli init failed:\n{init.stderr}")
     argv = [moviecli, "apply", str(apply_file)]
-    create, _ = timed(argv, env)
-    unchanged = []
+    floor_wall, floor_cpu = embedding_floor(apply_file)
+    create_wall, create_cpu, _ = timed(argv, env)
+    unchanged: list[tuple[float, float]] = []
     for _ in range(runs):
-        seconds, out = timed(argv, env)
+        wall, cpu, out = timed(argv, env)
         if "Nothing to change" not in out:
             sys.exit(f"the re-apply wanted to change something:\n{out[:2000]}")
-        unchanged.append(seconds)
+        unchanged.append((wall, cpu))
     # Ten descriptions edited: ten updates (and ten texts to embed again).
     text = apply_file.read_text()
     edited = apply_file.with_name("edited.toml")
@@ -201,27 +216,20 @@ def bench_backend(
     for i in range(1, min(11, len(parts))):
         parts[i] = "edited " + parts[i]
     edited.write_text('description = "'.join(parts))
-    for folder in apply_file.parent.glob("p*"):  # the edited file names the same files
-        target = edited.parent / folder.name
-        if not target.exists():
-            target.symlink_to(folder)
-    edits, out = timed([moviecli, "apply", str(edited)], env)
+    edit_wall, edit_cpu, out = timed([moviecli, "apply", str(edited)], env)
     if out.count(": update") != 10:
         sys.exit(f"expected 10 updates:\n{out[:2000]}")
-    count = subprocess.run(
-        [moviecli, "media", "list", "Bench 0", "--json", "--limit", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     return {
         "backend": name,
-        "create_s": round(create, 2),
-        "unchanged_s": round(statistics.median(unchanged), 2),
-        "unchanged_runs_s": [round(s, 2) for s in unchanged],
-        "edit10_s": round(edits, 2),
-        "media_in_first_project": json.loads(count.stdout)["total"],
+        "create_s": round(create_wall, 2),
+        "create_cpu_s": round(create_cpu, 2),
+        "embedding_floor_s": round(floor_wall, 2),
+        "embedding_floor_cpu_s": round(floor_cpu, 2),
+        "unchanged_s": round(statistics.median(w for w, _ in unchanged), 2),
+        "unchanged_cpu_s": round(statistics.median(c for _, c in unchanged), 2),
+        "unchanged_runs_s": [round(w, 2) for w, _ in unchanged],
+        "edit10_s": round(edit_wall, 2),
+        "edit10_cpu_s": round(edit_cpu, 2),
     }
 
 
@@ -266,7 +274,6 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="moviecli-bench-apply-") as tmp:
         apply_file = make_files(Path(tmp) / "team", args.projects, args.files)
-        floor = embedding_floor(apply_file)
         results.append(bench_backend("sqlite", None, apply_file, Path(tmp), args.runs))
         if pg_url:
             url, drop = pg_database(pg_url)
@@ -283,20 +290,20 @@ def main() -> int:
     print(
         f"machine: {info['cpu']}, {info['cores']} cores, {info['system']}, Python {info['python']}"
     )
-    print(
-        f"embedding the {args.files} texts alone (the model, in one batch): {floor:.2f} s "
-        f"({1000 * floor / args.files:.1f} ms per text)"
-    )
-    print(
-        f"\n{'backend':<12} {'create':>9} {'unchanged':>10} {'10 edits':>9} {'files/s':>8}"
-        f" {'create - embedding':>19}"
-    )
+    print(f"\n{'':<12} {'create':>16} {'unchanged':>16} {'10 edits':>16} {'embedding alone':>16}")
+    print(f"{'backend':<12}" + f" {'wall':>7} {'cpu':>8}" * 4)
     for r in results:
-        rate = args.files / r["create_s"]
         print(
-            f"{r['backend']:<12} {r['create_s']:>8.2f}s {r['unchanged_s']:>9.2f}s "
-            f"{r['edit10_s']:>8.2f}s {rate:>8.0f} {r['create_s'] - floor:>18.2f}s"
+            f"{r['backend']:<12}"
+            f" {r['create_s']:>6.2f}s {r['create_cpu_s']:>7.2f}s"
+            f" {r['unchanged_s']:>6.2f}s {r['unchanged_cpu_s']:>7.2f}s"
+            f" {r['edit10_s']:>6.2f}s {r['edit10_cpu_s']:>7.2f}s"
+            f" {r['embedding_floor_s']:>6.2f}s {r['embedding_floor_cpu_s']:>7.2f}s"
         )
+    print(
+        "\nembedding alone: the model on the file's 500 texts in one batch, measured just "
+        "before that backend's first apply (the floor of a first apply)"
+    )
     if not pg_url:
         print("\n(PostgreSQL skipped: set MOVIECLI_BENCH_POSTGRES_URL to include it)")
     report = {
@@ -304,7 +311,6 @@ def main() -> int:
         "projects": args.projects,
         "files": args.files,
         "runs": args.runs,
-        "embedding_floor_s": round(floor, 2),
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
