@@ -255,10 +255,11 @@ class Writer:
         self.db = db
         self.dialect = db.engine.dialect
         self.loads: dict[str, Load] = {}
-        now = datetime.now(UTC).replace(microsecond=123456)
         self._ts = self.bind_processor_of("users", "created_at")
         # The fast path for timestamps must encode exactly as the column type does.
-        assert self._ts(now) == _naive_text(now), (self._ts(now), _naive_text(now))
+        for micro in (123456, 0):
+            now = datetime.now(UTC).replace(microsecond=micro)
+            assert self._ts(now) == _naive_text(now), (self._ts(now), _naive_text(now))
         self._json = self.bind_processor_of("media", "tags")
 
     def bind_processor_of(self, table: str, column: str) -> Callable[[Any], Any]:
@@ -330,7 +331,12 @@ class Writer:
 
 
 def _naive_text(value: datetime) -> str:
-    return str(value.astimezone(UTC).replace(tzinfo=None))
+    return _text(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _text(naive: datetime) -> str:
+    """A naive UTC datetime as SQLite's DATETIME stores it (always with microseconds)."""
+    return naive.isoformat(" ", "microseconds")
 
 
 def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -520,7 +526,7 @@ def _projects(
                     audiences[int(rand() * 4)], status,
                     "production" if status == "on-hold" else None, owner, "16:9", 22,
                     "standard", phases[done], steps_json[done], progress[done], story,
-                    str(created), str(updated),
+                    _text(created), _text(updated),
                 )  # fmt: skip
 
     w.insert(
@@ -616,7 +622,7 @@ def _media(
                 family = MEDIA_FAMILIES[media_type]
                 mid = f"{rng.getrandbits(128):032x}"  # the shape of models.new_id()
                 previous = mid if version == 1 else None
-                at = str(base - minutes[sizes.media - serial])
+                at = _text(base - minutes[sizes.media - serial])
                 yield (
                     mid, p.id, media_type, False, None, vectors[t], description, tags_json[t],
                     characters[serial % 4], 1 + serial % p.episodes, f"scene-{serial % 7}",
@@ -712,7 +718,7 @@ def _chat(
                     content = f"{content} A {RARE} drifts past."
                 yield (
                     sid, seq, "user" if seq % 2 else "assistant", content,
-                    str(base + steps[seq]), empty, meta,
+                    _text(base + steps[seq]), empty, meta,
                 )  # fmt: skip
 
     with w.db.engine.begin() as conn:
