@@ -16,6 +16,8 @@ U = TypeVar("U")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
+# Far beyond any real list, and small enough that page * limit stays a 64-bit OFFSET.
+MAX_PAGE = 1_000_000_000
 
 
 @dataclass
@@ -37,6 +39,8 @@ def check_page(page: int, limit: int) -> None:
     problems = {}
     if page < 1:
         problems["page"] = "must be 1 or more"
+    elif page > MAX_PAGE:
+        problems["page"] = f"must be at most {MAX_PAGE}"
     if not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = f"must be between 1 and {MAX_LIMIT}"
     if problems:
