@@ -817,7 +817,9 @@ def newest_only() -> sa.ColumnElement[bool]:
 
 def has_tag(session: Session, tag: str) -> sa.ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        return sa.cast(col(Media.tags), sa.dialects.postgresql.JSONB).contains([tag])
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return sa.cast(col(Media.tags), JSONB).contains([tag])
     each = sa.func.json_each(col(Media.tags)).table_valued("value")
     return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
 
