@@ -187,7 +187,7 @@ class UserChanges:
 
 def update_user(session: Session, actor: User, ref: str | None, changes: UserChanges) -> User:
     user = actor if ref is None else resolve_user(session, actor, ref)
-    locked = session.get(User, user.id, with_for_update=True)
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
     assert locked is not None
     user = locked
     access.require_self_or_admin(actor, user, "change this user")
@@ -272,7 +272,7 @@ def delete_user(session: Session, actor: User, ref: str) -> User:
     """Soft delete: no more logins, tokens revoked, content kept."""
     access.require_admin(actor, "delete users")
     user = resolve_user(session, actor, ref)
-    locked = session.get(User, user.id, with_for_update=True)
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
     assert locked is not None
     user = locked
     _check_deletable(session, user)
@@ -287,7 +287,7 @@ def change_password(
 ) -> int:
     """Set the actor's password and log out their other sessions; returns how many."""
     check_password(password)
-    user = session.get(User, actor.id, with_for_update=True)
+    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
     assert user is not None
     user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -328,7 +328,7 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
     whole = isinstance(value, int) and not isinstance(value, bool)
     if key == "defaultEpisodes" and not (whole and 1 <= value <= MAX_EPISODES):
         raise ValidationFailed({key: f"must be a whole number from 1 to {MAX_EPISODES}"})
-    user = session.get(User, actor.id, with_for_update=True)
+    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
     assert user is not None
     user.preferences = {**user.preferences, key: value}
     user.updated_at = utcnow()
@@ -337,7 +337,7 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
 
 
 def unset_preference(session: Session, actor: User, key: str) -> bool:
-    user = session.get(User, actor.id, with_for_update=True)
+    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
     assert user is not None
     if key not in user.preferences:
         return False

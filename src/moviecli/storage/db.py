@@ -135,7 +135,9 @@ def lock_row(session: Session, model: type[T], key: Any) -> T | None:
 
     On SQLite the write scope's BEGIN IMMEDIATE already serialises writers.
     """
-    return session.get(model, key, with_for_update=True)
+    # populate_existing: a row this session read before the lock must be read again,
+    # or PostgreSQL's newer committed values would be overwritten with the old ones.
+    return session.get(model, key, with_for_update=True, populate_existing=True)
 
 
 def make_engine(url: str) -> Engine:
