@@ -326,6 +326,15 @@ def _try_lock(path: Path) -> IO[bytes] | None:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             return None
         raise
+    # The owner may have moved the file into place and let go of it between our open and
+    # our lock: then the name no longer leads to what we locked, and it is not ours to touch.
+    try:
+        same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        same = False
+    if not same:
+        handle.close()
+        return None
     return handle
 
 
