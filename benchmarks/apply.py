@@ -40,46 +40,10 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "out" / "apply.json"
 sys.path.insert(0, str(HERE))
 
+from _data import MEDIA_WORDS  # noqa: E402
 from startup import machine  # noqa: E402
 
-WORDS = [
-    "storm",
-    "ocean",
-    "waves",
-    "ship",
-    "harbour",
-    "night",
-    "neon",
-    "rain",
-    "city",
-    "rooftop",
-    "chase",
-    "cat",
-    "thief",
-    "moon",
-    "forest",
-    "castle",
-    "dragon",
-    "desert",
-    "sunrise",
-    "robot",
-    "lab",
-    "corridor",
-    "market",
-    "festival",
-    "snow",
-    "mountain",
-    "train",
-    "station",
-    "kitchen",
-    "diner",
-    "office",
-    "library",
-    "river",
-    "bridge",
-    "tower",
-    "garden",
-]
+WORDS = MEDIA_WORDS  # one vocabulary for every benchmark (benchmarks/_data.py)
 IMAGE_TYPES = ("concept_art", "storyboard", "character_design", "environment_design")
 
 
