@@ -14,6 +14,9 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
+# re-exported: cli modules escape names with render.one_line
+from moviecli.text import one_line as one_line
+
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
@@ -206,12 +209,3 @@ def note(message: str, *, quiet: bool = False) -> None:
 def error_line(message: str) -> None:
     """One line on stderr, whatever the names in it hold (see one_line)."""
     sys.stderr.write(one_line(message) + "\n")
-
-
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 127) if c != 9} | {10: "\\n", 13: "\\r"}
-
-
-def one_line(text: str) -> str:
-    """User text (a file name, a title) fit for one line: control characters escaped, so
-    that a name with a newline in it cannot split an error or a line of output."""
-    return text.translate(_ESCAPES)
