@@ -229,14 +229,14 @@ def test_long_snippets_are_cut_around_the_match(cli, admin):
 
 
 def test_search_counts_matches_up_to_a_cap(cli, admin, monkeypatch):
-    from moviecli.services import chat
+    from moviecli.services.chat import fulltext
 
     cli("project", "create", "P", "--genre", "drama", "--episodes", "2")
     for n in range(3):
         _turn(cli, "P", "--new", "-m", f"echo number {n}")
     found = cli("session", "search", "echo", "--json").json()
     assert (found["total"], found["totalCapped"], len(found["items"])) == (6, False, 6)
-    monkeypatch.setattr(chat, "MAX_COUNTED", 4)
+    monkeypatch.setattr(fulltext, "MAX_COUNTED", 4)
     found = cli("session", "search", "echo", "--json").json()
     assert (found["total"], found["totalCapped"], len(found["items"])) == (4, True, 6)
     plain = cli("session", "search", "echo", "--limit", "2")

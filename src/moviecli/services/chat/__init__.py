@@ -1,0 +1,61 @@
+"""Chat sessions and turns (SPEC section 5), in four modules:
+
+- ``sessions``: the session and message shapes, access, which session a chat continues,
+  and the session commands (list, show, export, pause, resume, close);
+- ``turn``: one turn in three transactions, and opening a session for the REPL;
+- ``attach``: files attached to a turn, added as media of the project;
+- ``fulltext``: ``session search``.
+
+What a message means (the understanding) and the reply writers (the backends) live in
+``services.assistant``.
+"""
+
+from moviecli.services.chat.attach import attach_files, infer_type
+from moviecli.services.chat.fulltext import SearchHit, SearchPage, search, snippet
+from moviecli.services.chat.sessions import (
+    MessageInfo,
+    SessionInfo,
+    export,
+    get_session,
+    history,
+    list_sessions,
+    pause_quietly,
+    readable_sessions,
+    recent,
+    set_state,
+)
+from moviecli.services.chat.turn import (
+    ChatBackendError,
+    Opened,
+    TurnRequest,
+    TurnResult,
+    compute_outcome,
+    open_chat,
+    take_turn,
+)
+
+__all__ = [
+    "ChatBackendError",
+    "MessageInfo",
+    "Opened",
+    "SearchHit",
+    "SearchPage",
+    "SessionInfo",
+    "TurnRequest",
+    "TurnResult",
+    "attach_files",
+    "compute_outcome",
+    "export",
+    "get_session",
+    "history",
+    "infer_type",
+    "list_sessions",
+    "open_chat",
+    "pause_quietly",
+    "readable_sessions",
+    "recent",
+    "search",
+    "set_state",
+    "snippet",
+    "take_turn",
+]
