@@ -262,3 +262,22 @@ def cli_process(home: Path) -> Callable[..., Result]:
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Render the following CLI calls as on a terminal: rich tables and panels on a rich
+    Console ``width`` columns wide (``colour=True``: with its ANSI style codes too)."""
+    from moviecli import render
+
+    def at(width: int, *, colour: bool = False) -> None:
+        monkeypatch.setattr(render, "use_rich", lambda: True)
+        monkeypatch.setenv("COLUMNS", str(width))
+        monkeypatch.setenv("LINES", "200")
+        if colour:
+            monkeypatch.delenv("NO_COLOR", raising=False)
+            monkeypatch.setenv("FORCE_COLOR", "1")
+        else:
+            monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+    return at

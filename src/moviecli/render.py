@@ -2,6 +2,13 @@
 and the one JSON encoder of ``--json``.
 
 rich is imported only when stdout is a terminal; services never print.
+
+Text from the database, files and arguments is shown, never obeyed: every function here
+passes it through :func:`moviecli.text.visible` (control characters as ``\\x1b``), so a
+title holding ESC sequences cannot rewrite the terminal. Code that builds its own rich
+objects makes its text with :func:`styled`; the console of :func:`console` escapes whatever
+reaches it anyway (a last line of defence: text escaped that late may be cut at the edge).
+JSON is left alone: its encoder escapes control characters already.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
-# re-exported: cli modules escape names with render.one_line
+# re-exported: cli modules escape names with render.one_line / render.visible
 from moviecli.text import one_line as one_line
+from moviecli.text import visible as visible
 
 
 def stdout_is_terminal() -> bool:
@@ -29,7 +37,43 @@ def use_rich() -> bool:
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, no_color="NO_COLOR" in os.environ or None)
+    con = Console(stderr=stderr, highlight=False, no_color="NO_COLOR" in os.environ or None)
+    con.push_render_hook(_visible_hook())
+    return con
+
+
+def styled(value: Any, style: str = "", **kwargs: Any) -> Any:
+    """A rich Text of ``value`` with control characters shown, never read as markup."""
+    from rich.text import Text
+
+    return Text(visible(str(value)), style=style, **kwargs)
+
+
+def _visible_hook() -> Any:
+    """A render hook that shows the control characters of every text segment printed.
+
+    rich keeps ESC (and C1 controls) in a Text and writes them out as they are; its own
+    cursor and style codes are control segments, or styles, and stay untouched.
+    """
+    from rich.console import RenderHook
+    from rich.segment import Segment
+
+    class Shown:
+        def __init__(self, renderable: Any) -> None:
+            self.renderable = renderable
+
+        def __rich_console__(self, con: Any, options: Any) -> Any:
+            for segment in con.render(self.renderable, options):
+                if segment.control or visible(segment.text) == segment.text:
+                    yield segment
+                else:
+                    yield Segment(visible(segment.text), segment.style)
+
+    class Hook(RenderHook):
+        def process_renderables(self, renderables: list[Any]) -> list[Any]:
+            return [Shown(r) for r in renderables]
+
+    return Hook()
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -90,8 +134,8 @@ def print_table(
         from rich.table import Table
 
         table = Table(
-            title=title,
-            caption=caption,
+            title=styled(title) if title is not None else None,
+            caption=styled(caption) if caption is not None else None,
             header_style="bold",
             title_justify="left",
             caption_justify="left",
@@ -113,7 +157,7 @@ def print_table(
     for row in rows:
         sys.stdout.write("\t".join(_plain(v) for v in row) + "\n")
     if caption:
-        sys.stderr.write(caption + "\n")
+        sys.stderr.write(visible(caption) + "\n")
 
 
 def print_record(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
@@ -127,7 +171,8 @@ def print_record(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) 
         grid.add_column()
         for key, value in pairs:
             grid.add_row(key, _cell(value))
-        console().print(Panel(grid, title=title, title_align="left", expand=False))
+        panel_title = styled(title) if title is not None else None
+        console().print(Panel(grid, title=panel_title, title_align="left", expand=False))
         return
     for key, value in pairs:
         sys.stdout.write(f"{key}\t{_plain(value)}\n")
@@ -139,13 +184,11 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return when(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or "—"
+        return styled(", ".join(str(v) for v in value) or "—")
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False) if value else "—"
     if isinstance(value, str):
-        from rich.text import Text
-
-        return Text(value)  # never interpret user text as rich markup
+        return styled(value)  # never interpret user text as rich markup
     if isinstance(value, (int, float)):
         return str(value)
     return value
@@ -157,11 +200,13 @@ def _plain(value: Any) -> str:
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    text = str(value)
-    return text.replace("\t", " ").replace("\n", " ")
+        text = ",".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    # one field of one line: tabs and newlines would split it
+    return visible(text).replace("\t", " ").replace("\n", " ")
 
 
 def when(value: datetime) -> str:
@@ -197,13 +242,13 @@ def page_caption(total: int, page: int, limit: int, noun: str) -> str | None:
 def say(message: str, *, quiet: bool = False) -> None:
     """A line for a person: what was done. On stdout, so it can be read after the data."""
     if not quiet:
-        sys.stdout.write(message + "\n")
+        sys.stdout.write(visible(message) + "\n")
 
 
 def note(message: str, *, quiet: bool = False) -> None:
     """Progress and hints: stderr, silenced by -q."""
     if not quiet:
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(visible(message) + "\n")
 
 
 def error_line(message: str) -> None:

@@ -20,6 +20,7 @@ from moviecli import render
 from moviecli.cli.env import JsonOpt, env, stdin_is_terminal
 from moviecli.enums import MEDIA_TYPES, WORKFLOW_STEP_IDS, completer
 from moviecli.errors import MovieCliError, UsageError
+from moviecli.text import visible
 
 if TYPE_CHECKING:
     from moviecli.models import User
@@ -144,7 +145,7 @@ class _Stream:
         if not self.enabled:
             return
         self.written.append(piece)
-        sys.stdout.write(piece)
+        sys.stdout.write(visible(piece))
         sys.stdout.flush()
 
     def finish(self, response: str) -> None:
@@ -153,7 +154,7 @@ class _Stream:
         else:
             if self.written:  # the engine rewrote the reply after the stream: say it all
                 sys.stdout.write("\n")
-            sys.stdout.write(response + "\n")
+            sys.stdout.write(visible(response) + "\n")
         self.written.clear()
 
 
@@ -162,7 +163,7 @@ def _print_choices(choices: list[dict[str, Any]]) -> None:
         return
     sys.stdout.write("\nChoices:\n")
     for line in _choice_lines(choices):
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(visible(line) + "\n")
 
 
 def _choice_lines(choices: list[dict[str, Any]], highlight: int | None = None) -> list[str]:
@@ -218,7 +219,7 @@ class Conversation:
         for m in shown:
             lines.extend(_message_lines(m.role, m.content, indent=o.resumed))
         lines.append("Type a message, a choice number, or /help.")
-        return lines
+        return [visible(line) for line in lines]
 
     def turn(self, req: TurnRequest, out: Any) -> TurnResult | None:
         from moviecli.services import chat as chat_service
@@ -278,7 +279,7 @@ class Conversation:
             out.write(HELP + "\n")
         elif name == "choices":
             for text in _choice_lines(self.choices):
-                out.write(text + "\n")
+                out.write(visible(text) + "\n")
         elif name == "progress":
             for text in self.progress_lines():
                 out.write(text + "\n")
@@ -334,7 +335,7 @@ class Conversation:
             return
         sys.stdout.write(
             f"Session {self.session_id[:8]} paused. Resume with: moviecli chat "
-            f"{_quote(self.project_title)}\n"
+            f"{visible(_quote(self.project_title))}\n"
         )
 
     # line mode ------------------------------------------------------------------------------
@@ -352,7 +353,7 @@ class Conversation:
                 line = raw.rstrip("\r\n")
                 if not line.strip():
                     continue
-                out.write(f"> {line}\n")
+                out.write(f"> {visible(line)}\n")
                 stripped = line.strip()
                 if stripped.startswith("/"):
                     self.slash(stripped, out)
@@ -479,7 +480,7 @@ class Conversation:
 
 def _message_lines(role: str, content: str, *, indent: bool) -> list[str]:
     who = {"user": "you", "assistant": "assistant", "system": "system"}.get(role, role)
-    lines = content.splitlines() or [""]
+    lines = visible(content).splitlines() or [""]
     pad = "  " if indent else ""
     out = [f"{pad}{who}: {lines[0]}"]
     out.extend(f"{pad}{' ' * (len(who) + 2)}{line}" for line in lines[1:])

@@ -106,5 +106,7 @@ def confirm(question: str, *, yes: bool) -> None:
         raise UsageError("refusing to continue without confirmation (pass --yes)")
     import questionary
 
-    if not questionary.confirm(question, default=False).unsafe_ask():
+    from moviecli.text import visible
+
+    if not questionary.confirm(visible(question), default=False).unsafe_ask():
         raise typer.Exit(1)

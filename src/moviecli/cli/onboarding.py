@@ -30,7 +30,7 @@ def offer_first_project() -> str | None:
         if projects.list_projects(session, actor, mine=True, limit=1).total:
             return None
         choices = [
-            questionary.Choice(title=f"{t.name}: {t.description}", value=t.name)
+            questionary.Choice(title=render.visible(f"{t.name}: {t.description}"), value=t.name)
             for t in templates.list_templates(session, limit=200).items
         ]
     try:

@@ -259,10 +259,8 @@ def _row(row: ProjectRow, current: str | None) -> list[Any]:
     p = row.project
     title: Any = p.title
     if render.use_rich():
-        from rich.text import Text
-
         # One line per project: a long title is cut with an ellipsis, not wrapped.
-        title = Text(p.title, no_wrap=True, overflow="ellipsis")
+        title = render.styled(p.title, no_wrap=True, overflow="ellipsis")
         if p.id == current:
             title.append(" *", style="bold")
     return [
@@ -340,7 +338,7 @@ def _render_detail(d: ProjectDetail) -> None:
     grid.add_column()
     for key, value in overview:
         grid.add_row(key, render._cell(value))
-    con.print(Panel(grid, title=Text(p.title, style="bold"), title_align="left"))
+    con.print(Panel(grid, title=render.styled(p.title, "bold"), title_align="left"))
 
     phases = Table(show_header=False, box=None, padding=(0, 1))
     for ph in d.phases:
@@ -381,7 +379,7 @@ def _render_detail(d: ProjectDetail) -> None:
         for ses in d.sessions:
             sessions.add_row(
                 ses.id[:8],
-                Text(ses.user_name),
+                render.styled(ses.user_name),
                 ses.session_state,
                 ses.current_step,
                 str(ses.messages),
@@ -397,15 +395,15 @@ def _story_lines(p: Any) -> list[Any]:
     st = p.story
     lines: list[Any] = []
     if st.concept:
-        lines.append(Text.assemble(("Concept: ", "bold"), st.concept))
+        lines.append(Text.assemble(("Concept: ", "bold"), render.visible(st.concept)))
     if st.synopsis:
-        lines.append(Text.assemble(("Synopsis: ", "bold"), st.synopsis))
+        lines.append(Text.assemble(("Synopsis: ", "bold"), render.visible(st.synopsis)))
     if st.characters:
-        lines.append(
-            Text.assemble(("Characters: ", "bold"), ", ".join(c.name for c in st.characters))
-        )
+        names = ", ".join(c.name for c in st.characters)
+        lines.append(Text.assemble(("Characters: ", "bold"), render.visible(names)))
     if st.scenes:
-        lines.append(Text.assemble(("Scenes: ", "bold"), ", ".join(s.title for s in st.scenes)))
+        scenes = ", ".join(s.title for s in st.scenes)
+        lines.append(Text.assemble(("Scenes: ", "bold"), render.visible(scenes)))
     if st.directions:
         lines.append(Text.assemble(("Directions: ", "bold"), str(len(st.directions))))
     return lines or [Text("Nothing recorded yet: moviecli chat fills it in.", style="dim")]

@@ -135,13 +135,12 @@ def _render_message(m: MessageInfo) -> None:
     extra = f" [{', '.join(m.attachments)}]" if m.attachments else ""
     if render.use_rich():
         from rich.panel import Panel
-        from rich.text import Text
 
         style = {"user": "cyan", "assistant": "green", "system": "red"}.get(m.role, "")
         render.console().print(
             Panel(
-                Text(m.content),
-                title=Text(f"{m.role} #{m.id} · {stamp}{extra}", style=style),
+                render.styled(m.content),
+                title=render.styled(f"{m.role} #{m.id} · {stamp}{extra}", style),
                 title_align="left",
                 border_style=style,
             )

@@ -55,7 +55,7 @@ STYLES = {"done": "green", "current": "bold yellow", "available": "cyan", "block
 def progress_lines(report: ProgressReport) -> list[str]:
     """The phase checklist as plain lines (piped output, the chat's /progress)."""
     lines = [
-        f"{report.title}: {report.status}, {report.overall_progress}% "
+        f"{render.visible(report.title)}: {report.status}, {report.overall_progress}% "
         f"({len(report.completed_steps)}/8 steps), on {report.current_phase}"
     ]
     for ph in report.phases:
@@ -90,6 +90,6 @@ def render_progress(report: ProgressReport) -> None:
             Text("\n".join(why) or "—", style="dim" if ph.state == "done" else ""),
         )
     title = Text.assemble(
-        (report.title, "bold"), f"  {report.status} · {report.overall_progress}%"
+        (render.visible(report.title), "bold"), f"  {report.status} · {report.overall_progress}%"
     )
     render.console().print(Panel(table, title=title, title_align="left"))
