@@ -1,9 +1,9 @@
 """Make the code one schema revision ahead of the test databases.
 
-moviecli has a single migration so far. To test what happens to a database whose schema
-is behind the code (exit 6, ``db upgrade``, the backup before it, ``init`` upgrading), the
-tests copy the migration scripts, add a no-op revision ``0002_future`` after the real
-head, and point ``moviecli.storage.schema`` and ``dbadmin`` at that copy in-process.
+To test what happens to a database whose schema is behind the code (exit 6, ``db
+upgrade``, the backup before it, ``init`` upgrading), the tests copy the migration scripts,
+add a no-op revision ``NNNN_future`` after the real head, and point
+``moviecli.storage.schema`` and ``dbadmin`` at that copy in-process.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ from typing import Any
 
 import pytest
 
-CURRENT = "0001_initial"
-FUTURE = "0002_future"
+from moviecli.storage import schema as _schema
 
-_SCRIPT = '''"""A later schema that changes nothing (tests only).
+CURRENT = _schema.HEAD  # the real head
+FUTURE = f"{int(CURRENT[:4]) + 1:04d}_future"
 
-Revision ID: 0002_future
-Revises: 0001_initial
+_SCRIPT = f'''"""A later schema that changes nothing (tests only).
+
+Revision ID: {FUTURE}
+Revises: {CURRENT}
 """
 
-revision = "0002_future"
-down_revision = "0001_initial"
+revision = "{FUTURE}"
+down_revision = "{CURRENT}"
 branch_labels = None
 depends_on = None
 
@@ -44,7 +46,7 @@ def code_ahead(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     from moviecli.storage import schema
     from moviecli.storage.db import dispose_all
 
-    assert schema.HEAD == CURRENT, "a real second migration exists: use it instead"
+    assert schema.HEAD == CURRENT
     source = Path(dbadmin.__file__).parent.parent / "storage" / "migrations"
     scripts = tmp_path / "migrations"
     shutil.copytree(source, scripts, ignore=shutil.ignore_patterns("__pycache__"))
@@ -58,7 +60,7 @@ def code_ahead(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
         return cfg
 
     monkeypatch.setattr(dbadmin, "_alembic_config", alembic_config)
-    monkeypatch.setattr(schema, "REVISIONS", (CURRENT, FUTURE))
+    monkeypatch.setattr(schema, "REVISIONS", (*schema.REVISIONS, FUTURE))
     monkeypatch.setattr(schema, "HEAD", FUTURE)
     # Database objects remember that they checked their schema: start afresh.
     dispose_all()

@@ -144,3 +144,73 @@ def test_every_model_table_is_created(empty_db):
         tables = set(sa.inspect(conn).get_table_names())
     assert set(SQLModel.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def _upgrade_to(db, revision: str) -> None:
+    """Migrate ``db`` to an older ``revision`` (a database made by an earlier moviecli)."""
+    from alembic import command
+
+    if db.sqlite_path is not None:
+        db.sqlite_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(moviecli_write=True)
+        command.upgrade(dbadmin._alembic_config(conn), revision)
+        conn.commit()
+
+
+def test_0002_story_revisions_upgrades_a_database_holding_data(empty_db):
+    from moviecli.storage.db import database, dispose_all
+
+    db = database(empty_db)
+    _upgrade_to(db, "0001_initial")
+    now = "2026-11-30 12:00:00"
+    story = '{"concept": "A heist", "characters": [{"name": "Mia", "description": "x"}]}'
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, name, role, preferences, tier, max_projects, "
+                "max_episodes_per_project, password_hash, failed_logins, created_at, updated_at) "
+                "VALUES ('u1', 'a@example.com', 'A', 'user', '{}', 'pro', 10, 10, 'x', 0, "
+                ":now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO projects (id, title, description, genre, episode_count, "
+                "target_audience, status, created_by, aspect_ratio, episode_duration, "
+                "quality_tier, current_phase, completed_steps, overall_progress, story, "
+                "created_at, updated_at) VALUES ('p1', 'Heist', '', 'drama', 2, 'family', "
+                "'concept', 'u1', '16:9', 22, 'standard', 'initial_concept', '[]', 0, "
+                ":story, :now, :now)"
+            ),
+            {"now": now, "story": story},
+        )
+    dispose_all()
+
+    db = database(empty_db)
+    result = dbadmin.upgrade(db, backup=False)
+    assert (result.before, result.after) == ("0001_initial", schema.HEAD)
+    assert dbadmin.check(db).ok
+    from moviecli.models import Project, StoryRevision, User
+    from moviecli.services import story
+
+    with db.write() as session:
+        project = session.get(Project, "p1")
+        actor = session.get(User, "u1")
+        assert project is not None and actor is not None
+        assert story.show(session, actor, "p1").concept == "A heist"
+        assert story.show(session, actor, "p1").logline is None  # an older record
+        story.record(
+            session,
+            project,
+            [story.StoryUpdate("logline", "set", "Cats steal the moon.")],
+            actor=actor,
+            source=story.Source("command"),
+        )
+    with db.session() as session:
+        rows = session.execute(sa.select(StoryRevision.__table__.c["field", "after"])).all()
+        assert [tuple(r) for r in rows] == [("logline", "Cats steal the moon.")]
+        project = session.get(Project, "p1")
+        assert project is not None
+        assert project.story["characters"] == [{"name": "Mia", "description": "x"}]

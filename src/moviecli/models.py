@@ -282,6 +282,43 @@ class Message(TableModel, table=True):
     meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
+class StoryRevision(TableModel, table=True):
+    """One change to a project's story record: who, when, from where, before and after.
+
+    ``field`` is ``concept``, ``logline`` or ``synopsis`` (before/after: the text, or null)
+    or ``character``, ``scene`` or ``direction`` (before/after: the item, or null when it
+    did not exist / no longer exists; ``name`` names it, ``position`` is its place in the
+    list before the change). The revisions of one message, one command or one project of
+    an apply share ``group_id``; an undo's revisions name the group they revert in
+    ``reverts``.
+    """
+
+    __tablename__: ClassVar[str] = "story_revisions"
+    __table_args__ = (
+        # A project's history, newest first, and the latest group to undo.
+        sa.Index("ix_story_revisions_project", "project_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", max_length=32)
+    group_id: str = Field(max_length=32)
+    user_id: str = Field(foreign_key="users.id", max_length=32)
+    source: str = Field(max_length=16)  # chat | command | apply | undo
+    message_id: int | None = Field(
+        default=None,
+        sa_type=sa.BigInteger,
+        foreign_key="messages.id",
+        ondelete="SET NULL",
+    )
+    reverts: str | None = Field(default=None, max_length=32)
+    field: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=200)
+    position: int | None = None
+    before: Any = Field(default=None, sa_type=JSONType, nullable=True)
+    after: Any = Field(default=None, sa_type=JSONType, nullable=True)
+    created_at: datetime = _created()
+
+
 class WorkflowStep(TableModel, table=True):
     __tablename__: ClassVar[str] = "workflow_steps"
 
@@ -407,10 +444,66 @@ class Story(PublicModel):
     """What the chat records about the film; shared by every session on the project."""
 
     concept: str | None = None
+    logline: str | None = None
     synopsis: str | None = None
     characters: list[StoryCharacter] = []
     scenes: list[StoryScene] = []
     directions: list[StoryDirection] = []
+
+
+class StoryPublic(Story):
+    """``story show --json``: a project's story record, with the project it belongs to."""
+
+    project_id: str
+    title: str
+
+    @classmethod
+    def of(cls, project: Project) -> StoryPublic:
+        return cls.model_validate(
+            {**(project.story or {}), "project_id": project.id, "title": project.title}
+        )
+
+
+class StoryRevisionPublic(PublicModel):
+    """One revision of a project's story (``story history --json``).
+
+    ``before``/``after``: the text of concept, logline or synopsis, or the item
+    (``{name, description}``, ``{title, description}``, ``{step, text, at}``) of a
+    character, scene or direction; null when there was none before or is none after.
+    """
+
+    id: int
+    project_id: str
+    group: str
+    user: str
+    user_name: str
+    source: str
+    message_id: int | None
+    reverts: str | None
+    field: str
+    name: str | None
+    before: Any
+    after: Any
+    created_at: datetime
+
+    @classmethod
+    def of(cls, revision: StoryRevision, user_name: str) -> StoryRevisionPublic:
+        assert revision.id is not None
+        return cls(
+            id=revision.id,
+            project_id=revision.project_id,
+            group=revision.group_id,
+            user=revision.user_id,
+            user_name=user_name,
+            source=revision.source,
+            message_id=revision.message_id,
+            reverts=revision.reverts,
+            field=revision.field,
+            name=revision.name,
+            before=revision.before,
+            after=revision.after,
+            created_at=revision.created_at,
+        )
 
 
 class ProjectPublic(PublicModel):

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import BACKEND, PG_URL
+from tests.future_schema import CURRENT as HEAD
 from tests.future_schema import FUTURE, code_ahead, set_revision
 
-HEAD = "0001_initial"
 OUTDATED = "Error: database schema is out of date (run moviecli db upgrade)\n"
 
 
@@ -58,22 +58,26 @@ def test_upgrade_json_on_an_empty_database(cli, empty_db):
 
 
 def test_history(cli, db_url):
+    from moviecli.storage import schema
+
     result = cli("db", "history")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "revision\tdown\thead\tcurrent\tdescription"
-    assert lines[1].startswith(f"{HEAD}\t\tyes\tyes\tInitial schema of users")
-    assert len(lines) == 2
+    assert lines[1].startswith("0001_initial\t\t\t\tInitial schema of users")
+    assert lines[-1].startswith(f"{HEAD}\t{schema.REVISIONS[-2]}\tyes\tyes\t")
+    assert len(lines) == 1 + len(schema.REVISIONS)
 
     data = cli("db", "history", "--json").json()
-    assert [(r["revision"], r["downRevision"], r["isHead"], r["isCurrent"]) for r in data] == [
-        (HEAD, None, True, True)
+    assert [(r["revision"], r["isHead"], r["isCurrent"]) for r in data] == [
+        (revision, revision == HEAD, revision == HEAD) for revision in schema.REVISIONS
     ]
+    assert data[0]["downRevision"] is None
 
 
 def test_history_of_an_empty_database_marks_nothing_current(cli, empty_db):
     data = cli("db", "history", "--json").json()
-    assert [r["isCurrent"] for r in data] == [False]
+    assert data and not any(r["isCurrent"] for r in data)
 
 
 # --- check ---------------------------------------------------------------------------------

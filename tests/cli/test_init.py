@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from tests.conftest import BACKEND, PASSWORD
-from tests.future_schema import code_ahead
+from tests.future_schema import CURRENT, FUTURE, code_ahead
 
 ADMIN = ("--name", "Ada Admin", "--email", "ada@example.com", "--password-stdin")
 
@@ -58,7 +58,7 @@ def test_init_json_reports_what_it_did(cli, empty_db):
     first = cli("init", *ADMIN, "--json", input=PASSWORD + "\n")
     assert first.exit_code == 0, first.stderr
     data = first.json()
-    assert data["schemaRevision"] == "0001_initial"
+    assert data["schemaRevision"] == CURRENT
     assert data["schemaCreated"] is True
     assert data["referenceAdded"] == {"workflow steps": 8, "media types": 11, "templates": 5}
     assert data["adminCreated"] is True
@@ -149,9 +149,9 @@ def test_init_upgrades_an_outdated_schema(cli, empty_db, home, monkeypatch, tmp_
 
     result = cli("init")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("Upgraded database schema 0001_initial → 0002_future\n")
+    assert result.stdout.startswith(f"Upgraded database schema {CURRENT} → {FUTURE}\n")
     if BACKEND == "sqlite":
-        backups = sorted(p.name for p in home.glob("moviecli.db.0001_initial.*.bak"))
+        backups = sorted(p.name for p in home.glob(f"moviecli.db.{CURRENT}.*.bak"))
         assert len(backups) == 1
         assert f"Backup of the previous database: {home / backups[0]}\n" in result.stdout
     assert "Admin ada@example.com already exists" in result.stdout

@@ -68,6 +68,7 @@ def test_create_with_every_flag(cli, admin):
     }
     assert data["story"] == {
         "concept": None,
+        "logline": None,
         "synopsis": None,
         "characters": [],
         "scenes": [],

@@ -396,6 +396,8 @@ def _story_lines(p: Any) -> list[Any]:
     lines: list[Any] = []
     if st.concept:
         lines.append(Text.assemble(("Concept: ", "bold"), render.visible(st.concept)))
+    if st.logline:
+        lines.append(Text.assemble(("Logline: ", "bold"), render.visible(st.logline)))
     if st.synopsis:
         lines.append(Text.assemble(("Synopsis: ", "bold"), render.visible(st.synopsis)))
     if st.characters:
@@ -416,6 +418,7 @@ def _render_detail_plain(d: ProjectDetail, overview: list[tuple[str, Any]]) -> N
     render.print_record(
         [
             ("story.concept", st.concept or ""),
+            ("story.logline", st.logline or ""),
             ("story.synopsis", st.synopsis or ""),
             ("story.characters", [c.name for c in st.characters]),
             ("story.scenes", [s.title for s in st.scenes]),

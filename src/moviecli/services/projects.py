@@ -35,6 +35,7 @@ from moviecli.models import (
     Project,
     ProjectCollaborator,
     ProjectPublic,
+    StoryRevision,
     StyleReference,
     Template,
     User,
@@ -786,6 +787,8 @@ def delete(session: Session, actor: User, ref: str) -> Deleted:
         ).all()
     )
     # Children first: explicit deletes do not depend on the connection's FK pragma.
+    # Story revisions before messages: they may name the message that asked for them.
+    session.execute(sa.delete(StoryRevision).where(col(StoryRevision.project_id) == project.id))
     session.execute(sa.delete(Message).where(col(Message.session_id).in_(session_ids)))
     n_sessions = session.execute(
         sa.delete(ChatSession).where(col(ChatSession.project_id) == project.id)

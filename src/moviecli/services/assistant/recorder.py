@@ -16,9 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moviecli.services.workflow import STEPS
+
+if TYPE_CHECKING:
+    from moviecli.services.story import StoryUpdate
 
 MAX_NAME = 80
 _LINE = re.compile(r"^\s*(?:[-*•]\s*|\d+[.)]\s*)?([^:\n]{1,80}?)\s*:\s*(.*?)\s*$")
@@ -45,6 +48,25 @@ class Recording:
             or self.direction
             or self.override
         )
+
+    def updates(self) -> list[StoryUpdate]:
+        """This recording as the story service's updates (what chat records goes through
+        ``story.record``, so that every change is a revision): the concept is set, the
+        synopsis extended by a paragraph, characters and scenes set by name, directions
+        (and a manual override's input) appended."""
+        from moviecli.services.story import StoryUpdate
+
+        out: list[StoryUpdate] = []
+        if self.concept:
+            out.append(StoryUpdate("concept", "set", self.concept))
+        if self.synopsis:
+            out.append(StoryUpdate("synopsis", "extend", self.synopsis))
+        out += [StoryUpdate("character", "set", d, name=n) for n, d in self.characters]
+        out += [StoryUpdate("scene", "set", d, name=n) for n, d in self.scenes]
+        for text in (self.direction, self.override):
+            if text:
+                out.append(StoryUpdate("direction", "extend", text, step=self.step))
+        return out
 
     def apply(self, story: dict[str, Any], at: datetime) -> tuple[dict[str, Any], list[str]]:
         """A new story dict with this recording merged in, and sentences saying what changed."""

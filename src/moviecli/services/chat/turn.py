@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moviecli.errors import ExitCode, MovieCliError, NotFound, UsageError
 from moviecli.models import ChatSession, Progress, Project, User, utcnow
+from moviecli.services import story as story_service
 from moviecli.services import workflow
 from moviecli.services.assistant import Backend, BackendFailed, Outcome, ReplyContext
 from moviecli.services.assistant.recorder import Recording, interpret
@@ -37,6 +38,9 @@ from moviecli.services.chat.sessions import (
     session_info,
 )
 from moviecli.storage.db import Database, lock_row
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 HISTORY_FOR_BACKEND = 12
 RECENT_ON_RESUME = 6
@@ -178,6 +182,8 @@ class _Started:
     context_data: dict[str, Any]
     project: dict[str, Any]  # the project as the backend is told it
     notice: str | None
+    actor: User
+    message_id: int | None  # the user's message: the source of what the turn records
 
 
 def take_turn(
@@ -232,7 +238,7 @@ def _store_user_message(
         meta: dict[str, Any] = {"step": step}
         if req.choice:
             meta["choiceId"] = req.choice
-        append_message(
+        asked = append_message(
             session,
             chat,
             "user",
@@ -257,6 +263,8 @@ def _store_user_message(
             context_data=dict(chat.context_data or {}),
             project=_project_summary(project, story),
             notice=picked.notice,
+            actor=actor,
+            message_id=asked.id,
         )
 
 
@@ -315,7 +323,7 @@ def _store_reply(
         if project is None or chat is None:
             raise NotFound("the session or its project was deleted during the turn")
         now = utcnow()
-        final, new_story = compute_outcome(
+        final, _ = compute_outcome(
             workflow.load_facts(session, project),
             dict(project.story or {}),
             outcome.recording,
@@ -325,7 +333,7 @@ def _store_reply(
         )
         if final != outcome and backend == "builtin":
             text = render(final)  # the project moved meanwhile: say what really happened
-        _apply_to_project(project, final, new_story, now)
+        _apply_to_project(session, project, final, now, started)
         session.add(project)
         chat.current_step = final.applied.current_phase
         chat.last_choices = [c.as_json() for c in final.choices]
@@ -355,13 +363,23 @@ def _store_reply(
 
 
 def _apply_to_project(
-    project: Project, final: Outcome, new_story: dict[str, Any], now: datetime
+    session: Session, project: Project, final: Outcome, now: datetime, started: _Started
 ) -> None:
     """The story, the workflow position and the status a turn leaves the project with."""
     applied = final.applied
     recorded = not final.recording.empty
     if recorded:
-        project.story = new_story
+        # Every change to the story is a revision (services/story.py); what cannot be
+        # recorded (over the size limit) is left out.
+        updates, _ = story_service.check_updates(final.recording.updates())
+        story_service.record(
+            session,
+            project,
+            updates,
+            actor=started.actor,
+            source=story_service.Source("chat", message_id=started.message_id),
+            at=now,
+        )
     changed = (
         applied.current_phase != project.current_phase
         or list(applied.completed) != list(project.completed_steps)
