@@ -30,6 +30,8 @@ TOKEN_ENV = "MOVIECLI_TOKEN"
 class Paths:
     config_dir: Path
     data_dir: Path
+    # What can be made again from the data (thumbnails): safe to delete at any time.
+    cache_dir: Path
 
     @property
     def config_file(self) -> Path:
@@ -52,12 +54,13 @@ def paths() -> Paths:
     home = os.environ.get(HOME_ENV)
     if home:
         base = Path(home).expanduser()
-        return Paths(config_dir=base, data_dir=base)
+        return Paths(config_dir=base, data_dir=base, cache_dir=base / "cache")
     import platformdirs
 
     return Paths(
         config_dir=Path(platformdirs.user_config_dir("moviecli")),
         data_dir=Path(platformdirs.user_data_dir("moviecli")),
+        cache_dir=Path(platformdirs.user_cache_dir("moviecli")),
     )
 
 

@@ -709,6 +709,71 @@ def export(
     render.note(f"Wrote {output}", quiet=env.quiet)
 
 
+@app.command("bible")
+def bible(
+    project: str | None = ProjectArg,
+    output: str | None = typer.Option(
+        None, "-o", "--output", metavar="FILE.html", help="Write the page to FILE (- for stdout)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the series bible: one self-contained HTML page to read, print or mail.
+
+    Story, characters with their designs, the mood board, scenes with their storyboards,
+    audio and video, the episode board and what each phase still needs; images embedded
+    as thumbnails (320 px at most; smaller in large projects, so that the file stays
+    under 25 MB up to 4,500 images). No script and no network: the file opens anywhere.
+    It is written owner-only (0600); an existing FILE is kept (exit 5) unless --force.
+    Images whose file cannot be read are listed on stderr and shown as placeholders.
+    """
+    from moviecli.cli.media import _progress_bar  # the one progress bar of long commands
+    from moviecli.errors import UsageError
+    from moviecli.services import auth
+    from moviecli.services import bible as bible_service
+
+    if output is None:
+        raise UsageError("no output file given", hint="pass -o FILE.html, or -o - for stdout")
+    if output == "-" and json_out:
+        raise UsageError("--json reports on a written file", hint="pass -o FILE.html")
+    target = None if output == "-" else Path(output)
+    db = env.database()
+    with db.session() as session:
+        actor = auth.current_user(session)
+    bar, progress = _progress_bar()
+    if bar is not None:
+        with bar:
+            made = bible_service.make(db, actor, project, target, force=force, progress=progress)
+    else:
+        made = bible_service.make(db, actor, project, target, force=force)
+    for problem in made.problems:
+        render.error_line(f"Warning: no preview of {problem}")
+    if made.html is not None:
+        sys.stdout.write(made.html)
+        return
+    if json_out:
+        render.print_json(
+            {
+                "output": str(made.path),
+                "sizeBytes": made.size_bytes,
+                "images": made.images,
+                "thumbnailSide": made.thumbnail_side,
+                "missingPreviews": len(made.problems),
+            }
+        )
+        return
+    size = (
+        f"{made.size_bytes / 1_000_000:.1f} MB"
+        if made.size_bytes >= 100_000
+        else (f"{made.size_bytes / 1000:.0f} KB")
+    )
+    render.say(
+        f"Wrote {render.one_line(str(made.path))}: the series bible of "
+        f"{render.one_line(made.project_title)!r}, {made.images} images, {size}",
+        quiet=env.quiet,
+    )
+
+
 # --- collaborators ---------------------------------------------------------------------------
 
 
