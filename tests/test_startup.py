@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import moviecli
+from tests import clitree
 
 HEAVY = (
     "sqlmodel",
@@ -56,14 +57,16 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _imported_by(tmp_path: Path, *args: str) -> tuple[int, str, list[str]]:
+def _imported_by(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, list[str]]:
     report = tmp_path / "modules.json"
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, str(report), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(tmp_path),
+        env={**_env(tmp_path), **(env or {})},
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(report.read_text())
@@ -76,13 +79,7 @@ def _heavy(modules: list[str]) -> list[str]:
 
 def _top_level() -> list[str]:
     """Every command and group of the root app."""
-    import typer.main
-
-    from moviecli.cli import app
-
-    root = typer.main.get_command(app)
-    assert isinstance(root, typer.main.TyperGroup)
-    return sorted(root.commands)
+    return sorted(name for name, _ in clitree.subcommands(clitree.root()))
 
 
 def test_help_imports_no_heavy_module(tmp_path: Path) -> None:
@@ -116,4 +113,29 @@ def test_version(tmp_path: Path) -> None:
 def test_version_imports_no_heavy_module(tmp_path: Path) -> None:
     code, out, modules = _imported_by(tmp_path, "--version")
     assert (code, out) == (0, f"moviecli {moviecli.__version__}\n")
+    assert _heavy(modules) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["moviecli ", "moviecli pro", "moviecli project create X --genre ", "moviecli user prefs "],
+)
+def test_completion_imports_no_heavy_module(tmp_path: Path, line: str) -> None:
+    words = line.split()
+    cword = len(words) if line.endswith(" ") else len(words) - 1
+    complete = {
+        "_MOVIECLI_COMPLETE": "complete_bash",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(cword),
+    }
+    code, out, modules = _imported_by(tmp_path, env=complete)
+    assert code == 0
+    assert out.strip()  # something completes
+    assert _heavy(modules) == []
+
+
+def test_a_subcommand_help_imports_no_heavy_module(tmp_path: Path) -> None:
+    code, out, modules = _imported_by(tmp_path, "project", "collab", "add", "--help")
+    assert code == 0
+    assert out.startswith("Usage: moviecli project collab add")
     assert _heavy(modules) == []

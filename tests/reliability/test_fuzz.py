@@ -1,7 +1,7 @@
 """Fuzzed command lines never end in a traceback, only in a documented exit code
 (SPEC sections 1 and 7).
 
-Every command of the tree (walked from ``moviecli.cli.app`` with typer.main.get_command) is
+Every command of the tree (walked from the root as click does: tests/clitree.py) is
 run in-process with Hypothesis-generated arguments: its options in any order, each with a
 value that is random text (any Unicode, newlines, empty, bytes that are not UTF-8), a huge
 or negative number, a float that is not a number, a value that means something here (an
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +27,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import clitree
 from tests import media_factory as mf
 
 ALLOWED = {0, 2, 3, 4, 5, 6}
 EXAMPLES = 10  # per command: about a minute for the whole tree
 
 
-def _walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
-    subcommands = getattr(command, "commands", None)
-    if subcommands:
-        for name, sub in subcommands.items():
-            yield from _walk(sub, [*path, name])
-    else:
-        yield path, command
-
-
 def _tree() -> tuple[Any, list[tuple[list[str], Any]]]:
-    import typer.main
-
-    from moviecli.cli import app
-
-    root = typer.main.get_command(app)
-    return root, list(_walk(root, []))
+    root = clitree.root()
+    return root, list(clitree.walk(root))
 
 
 ROOT, COMMANDS = _tree()

@@ -1,44 +1,36 @@
-"""The command line: one typer sub-app per noun, added to the root app here."""
+"""The command line: the root app and its commands, one line each.
+
+A command is ``"name": "module:attribute"``, the attribute being a ``typer.Typer`` sub-app
+(one per noun) or a command function; help lists them in this order. Nothing is imported
+until the command line names a command (``cli/app.py``: LazyGroup), so adding one costs
+the others nothing.
+"""
 
 from __future__ import annotations
 
 import gc
-import os
-import sys
 
-import typer
+from moviecli.cli.app import root_app
 
-from moviecli.cli import (
-    apply_cmd,
-    auth,
-    chat,
-    config_cmd,
-    db_cmd,
-    media,
-    projects,
-    schema_cmd,
-    sessions,
-    templates,
-    users,
-    workflow_cmd,
-)
-from moviecli.cli.app import app
+COMMANDS = {
+    "init": "moviecli.cli.auth:init",
+    "login": "moviecli.cli.auth:login",
+    "logout": "moviecli.cli.auth:logout",
+    "whoami": "moviecli.cli.auth:whoami",
+    "apply": "moviecli.cli.apply_cmd:apply",
+    "schema": "moviecli.cli.schema_cmd:schema",
+    "chat": "moviecli.cli.chat:chat",
+    "project": "moviecli.cli.projects:app",
+    "media": "moviecli.cli.media:app",
+    "template": "moviecli.cli.templates:app",
+    "user": "moviecli.cli.users:app",
+    "config": "moviecli.cli.config_cmd:app",
+    "db": "moviecli.cli.db_cmd:app",
+    "session": "moviecli.cli.sessions:app",
+    "workflow": "moviecli.cli.workflow_cmd:app",
+}
 
-app.command("init")(auth.init)
-app.command("login")(auth.login)
-app.command("logout")(auth.logout)
-app.command("whoami")(auth.whoami)
-app.add_typer(projects.app, name="project")
-app.add_typer(media.app, name="media")
-app.add_typer(templates.app, name="template")
-app.add_typer(users.app, name="user")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
-app.command("apply")(apply_cmd.apply)
-app.command("schema")(schema_cmd.schema)
-app.command("chat")(chat.chat)
-app.add_typer(sessions.app, name="session")
-app.add_typer(workflow_cmd.app, name="workflow")
+app = root_app(COMMANDS)
 
 
 def main() -> None:
@@ -47,34 +39,4 @@ def main() -> None:
     # again is wasted work (about 10% of a command). The collector stays off until the
     # command opens the database (Env.database turns it back on).
     gc.disable()
-    if not os.environ.get("_MOVIECLI_COMPLETE"):
-        _keep_only_the_named(app, sys.argv[1:])
     app()
-
-
-def _keep_only_the_named(typer_app: typer.Typer, argv: list[str]) -> None:
-    """Keep only the command or group named on the command line, for this process.
-
-    typer builds the click command of every command of every group before it runs one
-    (reading each function's signature and type hints): about 5% of a command, paid by
-    every command for the whole tree. Help, shell completion and an unknown name still
-    see everything at their level.
-    """
-    args = iter(argv)
-    name = None
-    for arg in args:
-        if arg == "--db":
-            next(args, None)  # its URL
-        elif not arg.startswith("-"):
-            name = arg
-            break
-    if name is None:
-        return
-    groups = [g for g in typer_app.registered_groups if g.name == name]
-    commands = [c for c in typer_app.registered_commands if c.name == name]
-    if not (groups or commands):
-        return
-    typer_app.registered_groups = groups
-    typer_app.registered_commands = commands
-    if groups and groups[0].typer_instance is not None:
-        _keep_only_the_named(groups[0].typer_instance, list(args))

@@ -1,24 +1,149 @@
-"""The root command, and the one place where errors become ``Error: …`` and exit codes."""
+"""The root command, the lazy tree of commands under it, and the one place where errors
+become ``Error: …`` and exit codes.
+
+Only supported parts of typer are used: a group class passed through ``typer.Typer(cls=…)``
+(a subclass of ``typer.core.TyperGroup``, which keeps click's ``list_commands`` /
+``get_command`` protocol), ``typer.main.get_command`` to build a command's click object,
+and typer's public exceptions. Nothing here depends on a typer minor version.
+"""
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import typer
-import typer.core
-from typer import _click  # typer ≥ 0.29 bundles its own click: catch its classes
-from typer._coercion import RuntimeParam, TypeDescriptor
-from typer.core import TyperGroup
+import typer.main
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from moviecli import __version__
 from moviecli.errors import ExitCode, MovieCliError
 
+# Rich help on a terminal; plain help (and no rich import) when piped. The root and every
+# command loaded under it share these settings, as typer's add_typer would pass them down.
+MARKUP = "rich" if sys.stdout.isatty() else None
+SETTINGS: dict[str, Any] = {"rich_markup_mode": MARKUP, "pretty_exceptions_enable": False}
 
-class MovieCliGroup(TyperGroup):
+# click's objects (Context, Command) are typed as Any here: typer bundles click privately
+# and exports only its own subclasses of them.
+Command = Any
+Context = Any
+
+
+class LazyGroup(TyperGroup):
+    """click's lazy group ("Lazily Loading Subcommands" in click's documentation) as a typer
+    group class: ``lazy_subcommands`` maps each command name to ``"module:attribute"`` (a
+    ``typer.Typer`` sub-app or a command function), and a command's module is imported, and
+    its click command built, only when the command line names it. Help and completion list
+    every name (and so load them all), as they would without laziness.
+    """
+
+    lazy_subcommands: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, **attrs: Any) -> None:
+        # Did-you-mean is ours (resolve_command): typer's looks only at loaded commands.
+        self.suggest_names = attrs.pop("suggest_commands", True)
+        super().__init__(suggest_commands=False, **attrs)
+
+    def get_params(self, ctx: Context) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # with the help and completion options
+        for param in params:
+            light = _LIGHT.get(type(param))
+            if light is not None:
+                param.__class__ = light
+        return params
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        loaded = super().list_commands(ctx)
+        return loaded + [name for name in self.lazy_subcommands if name not in loaded]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy_subcommands:
+            command = load_command(cmd_name, self.lazy_subcommands[cmd_name])
+            lighten(command, typer.Context(command, info_name=cmd_name, parent=ctx))
+            self.add_command(command, cmd_name)
+        return command
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as exc:  # click's "No such command" (a usage error)
+            matches = difflib.get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if self.suggest_names and matches:
+                suggestions = ", ".join(repr(m) for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
+
+def load_command(name: str, target: str) -> Command:
+    """The click command of ``target`` ("module:attribute"), named ``name``, built by typer
+    with the root's settings (as ``add_typer`` / ``command`` on the root would)."""
+    module_name, _, attribute = target.partition(":")
+    obj = getattr(importlib.import_module(module_name), attribute)
+    holder = typer.Typer(add_completion=False, **SETTINGS)
+    holder.callback()(_nothing)  # always a group, whatever obj is
+    if isinstance(obj, typer.Typer):
+        holder.add_typer(obj, name=name)
+    else:
+        holder.command(name)(obj)
+    return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+
+
+def _nothing() -> None:
+    pass
+
+
+# typer converts every parameter's value through a pydantic adapter, built on first use,
+# even a value nobody gave (None), which it then hands back unchanged: a subcommand's
+# --help or a TAB would import pydantic (about 80 ms) for the root's --db alone. These
+# subclasses of typer's public parameter classes leave alone what needs no conversion, and
+# give typer everything else.
+def _light_value(param: Any, ctx: Context, value: Any, convert: Any) -> Any:
+    if ctx.resilient_parsing:
+        # completion: click parses without converting what it need not (no completer here
+        # reads another parameter's value)
+        return value
+    if value is not None or param.required:
+        return convert(ctx, value)
+    value = () if param.multiple or param.nargs == -1 else None
+    if param.callback is not None:
+        value = param.callback(ctx, param, value)
+    return value
+
+
+class _LightOption(TyperOption):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _light_value(self, ctx, value, super().process_value)
+
+
+class _LightArgument(TyperArgument):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _light_value(self, ctx, value, super().process_value)
+
+
+_LIGHT: dict[type, type] = {TyperOption: _LightOption, TyperArgument: _LightArgument}
+
+
+def lighten(command: Command, ctx: Context) -> Command:
+    """Give the light classes to ``command``'s parameters, its help option (made on first
+    use, under the names its context inherits) and its subcommands'."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        light = _LIGHT.get(type(param))
+        if light is not None:
+            param.__class__ = light
+    for name, sub in getattr(command, "commands", {}).items():
+        lighten(sub, typer.Context(sub, info_name=name, parent=ctx))
+    return command
+
+
+class MovieCliGroup(LazyGroup):
     """Runs typer in non-standalone mode and reports every failure in one form:
     ``Error: <what> (<hint>)`` on stderr, plus ``{"error": …}`` on stdout with --json.
     """
@@ -54,19 +179,8 @@ class MovieCliGroup(TyperGroup):
                 report(ExitCode.INTERRUPTED, "interrupted", "interrupted", {}, want_json)
         except MovieCliError as exc:
             code = report(exc.exit_code, exc.code, str(exc), exc.details, want_json)
-        except _click.exceptions.NoArgsIsHelpError as exc:
-            # A group run without a command: its help, not a one-line error (the rich help
-            # has already been printed to stdout; the plain one is the exception's message).
-            exc.show()
-            code = exc.exit_code
-        except _click.exceptions.UsageError as exc:
-            path = exc.ctx.command_path if exc.ctx else "moviecli"
-            message = exc.format_message().rstrip(".")
-            code = report(
-                ExitCode.USAGE, "usage", f"{message} (see '{path} --help')", {}, want_json
-            )
-        except _click.exceptions.ClickException as exc:
-            code = report(ExitCode.USAGE, "usage", exc.format_message(), {}, want_json)
+        except typer.TyperException as exc:  # click's errors: usage and the like
+            code = report_click_error(exc, want_json)
         except (typer.Abort, KeyboardInterrupt, EOFError):
             sys.stderr.write("\n")
             code = report(ExitCode.INTERRUPTED, "interrupted", "interrupted", {}, want_json)
@@ -99,44 +213,25 @@ NOT_UTF8 = (
 )
 
 
-# typer 0.29 coerces every parameter value through a pydantic TypeAdapter, built on first
-# use: the root's --db and -q on every subcommand would import pydantic (about 80 ms) for
-# `config path` or `user --help`, which never need it. A value that already has its
-# parameter's plain type (a str from the command line, a bool flag, an int default) is
-# passed through as typer's own adapter would; anything else still goes to typer.
-# typer is pinned to 0.29.x (pyproject); tests/test_startup.py notices if this stops working.
-_PLAIN_TYPES = (str, bool, int)
+def report_click_error(exc: typer.TyperException, want_json: bool) -> int:
+    """A usage error (it carries its command's context, ``ctx``) is one line with a hint to
+    the command's help; a group run without a command shows its help instead."""
+    message = exc.format_message()
+    if not hasattr(exc, "ctx"):  # not about usage: a file click could not open, …
+        return report(ExitCode.USAGE, "usage", message, {}, want_json)
+    ctx = exc.ctx
+    if ctx is not None and ctx.command.no_args_is_help and _is_the_help(message, ctx):
+        exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)
+    path = ctx.command_path if ctx is not None else "moviecli"
+    message = f"{message.rstrip('.')} (see '{path} --help')"
+    return report(ExitCode.USAGE, "usage", message, {}, want_json)
 
 
-@dataclass(frozen=True)
-class _PlainParam(RuntimeParam):
-    descriptor: TypeDescriptor
-
-    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-        if type(value) is self.annotation:
-            return value
-        return _typer_build_runtime_param(self.descriptor).coerce(value, param=param, ctx=ctx)
-
-
-_typer_build_runtime_param = typer.core.build_runtime_param  # type: ignore[attr-defined]
-
-
-def _build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
-    if (
-        descriptor.annotation in _PLAIN_TYPES
-        and descriptor.file_annotation is None
-        and descriptor.parameter_info.parser is None
-        and not descriptor.is_ranged
-    ):
-        return _PlainParam(
-            annotation=descriptor.annotation,
-            parameter_info=descriptor.parameter_info,
-            descriptor=descriptor,
-        )
-    return _typer_build_runtime_param(descriptor)
-
-
-typer.core.build_runtime_param = _build_runtime_param  # type: ignore[attr-defined]
+def _is_the_help(message: str, ctx: Context) -> bool:
+    """typer reports a group run without a command (no_args_is_help) as a usage error whose
+    message is the group's help, empty when the rich help has been printed already."""
+    return message == "" if MARKUP is not None else message == ctx.get_help()
 
 
 def report(code: int, kind: str, message: str, details: dict[str, Any], want_json: bool) -> int:
@@ -156,19 +251,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(
-    cls=MovieCliGroup,
-    name="moviecli",
-    help="Manage AI-made movie series from the terminal: projects, media and guided chat.",
-    no_args_is_help=True,
-    # rich help on a terminal; plain help (and no rich import) when piped.
-    rich_markup_mode="rich" if sys.stdout.isatty() else None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@app.callback()
 def root(
     db: str | None = typer.Option(
         None,
@@ -189,3 +271,18 @@ def root(
 
     env.db_url = db
     env.quiet = quiet
+
+
+def root_app(commands: Mapping[str, str]) -> typer.Typer:
+    """The root typer app over ``commands`` (name → "module:attribute", in help order)."""
+    group = type("MovieCli", (MovieCliGroup,), {"lazy_subcommands": dict(commands)})
+    app = typer.Typer(
+        cls=group,
+        name="moviecli",
+        help="Manage AI-made movie series from the terminal: projects, media and guided chat.",
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **SETTINGS,
+    )
+    app.callback()(root)
+    return app
