@@ -21,6 +21,7 @@ COMMANDS = {
     "schema": "moviecli.cli.schema_cmd:schema",
     "chat": "moviecli.cli.chat:chat",
     "project": "moviecli.cli.projects:app",
+    "story": "moviecli.cli.story:app",
     "media": "moviecli.cli.media:app",
     "template": "moviecli.cli.templates:app",
     "user": "moviecli.cli.users:app",
