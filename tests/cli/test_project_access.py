@@ -257,3 +257,30 @@ def test_deleted_creators_project_stays_with_admins(cli, world):
     assert cli("project", "show", "Heist", "--json").json()["description"] == "rescued"
     world.act_as("creator")
     assert cli("project", "show", "Heist").exit_code == 4
+
+
+# --- the story: read like show, changed like update ----------------------------------------
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_story(cli, world, actor):
+    world.act_as("creator")
+    assert cli("story", "set", "Heist", "--concept", "the creator's").exit_code == 0
+    world.act_as(actor)
+    for command in (("show",), ("history",)):
+        result = cli("story", *command, "Heist", "--json")
+        assert outcome(result)[0] == SHOW[actor][0], command
+        if SHOW[actor] != OK:
+            assert result.stderr == SHOW[actor][1]
+    for command in (("set", "Heist", "--concept", f"by {actor}"), ("undo", "Heist")):
+        result = cli("story", *command)
+        expected = UPDATE[actor]
+        assert result.exit_code == expected[0], command
+        if expected != OK:
+            assert result.stderr == expected[1]
+    world.act_as("creator")
+    concept = cli("story", "show", "Heist", "--json").json()["concept"]
+    # set then undo: the story is back to the creator's text whoever may change it
+    assert concept == "the creator's"
+    history = cli("story", "history", "Heist", "--json").json()
+    assert history["total"] == (3 if UPDATE[actor] == OK else 1)
