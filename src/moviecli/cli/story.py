@@ -124,11 +124,12 @@ def set_(
 ) -> None:
     """Change the story (creator, collaborators, admins).
 
-    Each change is a revision. Characters and scenes are matched by name case-insensitively: --character
-    "Mia: a thief" updates Mia when she exists (the first colon ends the name; a name
-    alone keeps her description). A replaced or removed text is announced with the old
-    one, and moviecli story undo reverts the whole command. Each text is at most 64 KiB.
-    --json prints {story, changes: [{field, action, name, before, after}]}.
+    Each change is a revision. Characters and scenes are matched by name
+    case-insensitively: --character "Mia: a thief" updates Mia when she exists (the
+    first colon ends the name; a name alone keeps her description). A replaced or
+    removed text is announced with the old one, and moviecli story undo reverts the
+    whole command. Each text is at most 64 KiB. --json prints
+    {story, changes: [{field, action, name, before, after}]}.
     """
     from moviecli.models import StoryPublic
     from moviecli.services import story
@@ -280,8 +281,9 @@ def _revision_text(r: StoryRevisionPublic) -> str:
 def undo(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
     """Revert the latest change to the story.
 
-    All of one message, command or apply at once. The undo is itself a revision; running it again reverts the change before, and so
-    on. Completed workflow steps stay completed. Nothing left to undo is exit 5.
+    All of one message, command or apply at once. The undo is itself a revision;
+    running it again reverts the change before, and so on. Completed workflow steps stay
+    completed. Nothing left to undo is exit 5.
     --json prints {story, undone: {group, source, user, at}, changes}.
     """
     from moviecli.models import StoryPublic
