@@ -54,7 +54,7 @@ def apply_all(database: Any, account: Any, path: Path) -> apply.Plan:
 
 
 def check(data: dict[str, Any], base: Path) -> tuple[list[apply.ProjectEntry], dict[str, str]]:
-    checker = apply._Checker(base)
+    checker = apply.Checker(base)
     return checker.entries(data), checker.problems
 
 
@@ -212,7 +212,7 @@ def test_problems_are_listed_in_file_order() -> None:
         "project": "x",
         "project[2].genre": "x",
     }
-    assert list(apply._in_file_order(problems)) == [
+    assert list(apply.in_file_order(problems)) == [
         "project",
         "project[2].genre",
         "project[2].media[3].file",
@@ -328,7 +328,7 @@ def test_a_killed_apply_leaves_whole_projects_and_a_rerun_finishes(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(apply, "_embed_rows", interrupted)
+        patch.setattr(apply.execute, "_embed_rows", interrupted)
         apply.apply_project(database, actor, plan.projects[1])
     with database.session() as session:
         assert [p.title for p in session.exec(select(Project)).all()] == ["Alpha"]

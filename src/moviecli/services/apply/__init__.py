@@ -1,0 +1,52 @@
+"""``moviecli apply FILE.toml``: declarative, idempotent setup of projects (SPEC section 6).
+
+Three stages, so that a bad file changes nothing and a killed run leaves whole projects:
+
+1. **read** the file (``parse``: bounded, then TOML) and check every entry (``validate``),
+   collecting every problem with its place (``project[1].media[2].file: …``) — nothing is
+   written when there is any;
+2. **plan** against the database (``plan``): create / update (old → new per field) /
+   unchanged for each project, collaborator and media entry, and what exists but is not
+   in the file (kept);
+3. **apply** the plan (``execute``), one write transaction per project.
+
+``export`` writes a project in the same format. Projects are matched by title among the
+actor's own projects (case-insensitive), media by content hash within the project. apply
+does not manage status, progress or sessions.
+"""
+
+from moviecli.services.apply.execute import apply_fields, apply_project, embed_plan, recover
+from moviecli.services.apply.export import Export, export_project
+from moviecli.services.apply.parse import read_file
+from moviecli.services.apply.plan import (
+    FieldChange,
+    ItemPlan,
+    MediaPlan,
+    Plan,
+    ProjectPlan,
+    in_file_order,
+    load,
+    plan_entries,
+)
+from moviecli.services.apply.validate import Checker, MediaEntry, ProjectEntry
+
+__all__ = [
+    "Checker",
+    "Export",
+    "FieldChange",
+    "ItemPlan",
+    "MediaEntry",
+    "MediaPlan",
+    "Plan",
+    "ProjectEntry",
+    "ProjectPlan",
+    "apply_fields",
+    "apply_project",
+    "embed_plan",
+    "export_project",
+    "in_file_order",
+    "load",
+    "plan_entries",
+    "read_file",
+    "recover",
+]

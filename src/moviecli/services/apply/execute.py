@@ -1,0 +1,295 @@
+"""Applying a plan: one project at a time, its files staged and embedded first, then one
+write transaction for the project, its collaborators, media and style references, then
+the files moved into place (a killed apply leaves whole projects)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from moviecli.enums import MEDIA_FAMILIES
+from moviecli.errors import Conflict
+from moviecli.models import Media, Project, ProjectCollaborator, StyleReference, User, utcnow
+from moviecli.services import projects
+from moviecli.services.apply.plan import EMBEDDED_COLUMNS, MediaPlan, Plan, ProjectPlan
+from moviecli.services.resolve import user_by_email
+from moviecli.storage.db import Database
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from moviecli.services.store import MediaStore, Staged
+
+
+def recover(db: Database, store: MediaStore | None = None) -> None:
+    """Finish what a killed apply (or media add) left in the store: files of committed
+    records are moved into place, the others removed. Run before applying, even a file
+    that changes nothing (its last run may have been killed after its last commit)."""
+    from moviecli.services.store import MediaStore
+
+    (store or MediaStore.default()).recover(db)
+
+
+def apply_project(
+    db: Database, actor: User, project_plan: ProjectPlan, store: MediaStore | None = None
+) -> str:
+    """Apply one project's plan: files staged and embedded first, then one write
+    transaction for the project, its collaborators, media and style references, then the
+    files moved into place. Returns the project id."""
+    from moviecli.services.store import MediaStore
+
+    store = store or MediaStore.default()
+    staged: dict[str, Staged] = {}
+    try:
+        now = utcnow()
+        rows = [
+            _new_row(plan_item, actor, now, store, staged)
+            for plan_item in project_plan.media
+            if plan_item.action == "create"
+        ]
+        _embed_rows([r for r in rows if r["embedding"] is None])
+        updates = _updated_media(db, project_plan)
+        try:
+            project_id = _write_project(db, actor, project_plan, rows, updates)
+        except IntegrityError as exc:  # a link or record made by someone else meanwhile
+            raise Conflict(
+                f"project {project_plan.title!r} changed while apply was running",
+                hint="run apply again",
+            ) from exc
+        for staged_file in staged.values():
+            store.commit(staged_file)
+        staged.clear()
+        return project_id
+    finally:
+        for staged_file in staged.values():
+            store.discard(staged_file)
+
+
+def _new_row(
+    plan_item: MediaPlan,
+    actor: User,
+    now: datetime,
+    store: MediaStore,
+    staged: dict[str, Staged],
+) -> dict[str, Any]:
+    """The row of a new record: its file staged in the store (a file entry) or the
+    stored content's facts (a sha256 entry); its vector when the plan's text still fits."""
+    from moviecli.services import media as media_service
+    from moviecli.services import probe
+
+    entry = plan_item.entry
+    if entry.path is not None:
+        staged_file = store.stage(entry.path)
+        staged[staged_file.sha256] = staged_file
+        if staged_file.sha256 != entry.sha256:
+            raise Conflict(f"{entry.path} changed while apply was running", hint="run apply again")
+        found, size = entry.found, staged_file.size
+        filename = entry.filename or media_service.filename_of(entry.path)
+    else:
+        extra = {
+            k: plan_item.values.pop(k)
+            for k in ("filename", "mime_type", "size_bytes", "technical_data")
+        }
+        found = probe.Probe(
+            MEDIA_FAMILIES[entry.media_type], extra["mime_type"], extra["technical_data"]
+        )
+        size, filename = extra["size_bytes"], extra["filename"]
+    row = media_service.new_row(
+        plan_item.values,
+        found,
+        sha256=entry.sha256,
+        size=size,
+        filename=filename,
+        project_id="",
+        actor=actor,
+        now=now,
+    )
+    row["id"] = plan_item.media_id
+    row["visibility"] = plan_item.values.get("visibility", "private")
+    fits = plan_item.text == media_service.text_of(row)
+    row["embedding"] = plan_item.vector if fits else None
+    return row
+
+
+def _write_project(
+    db: Database,
+    actor: User,
+    project_plan: ProjectPlan,
+    rows: list[dict[str, Any]],
+    updates: dict[str, tuple[dict[str, Any], bytes | None]],
+) -> str:
+    """The one write transaction of a project's plan; returns the project id."""
+    from moviecli.services.store import lock_contents
+
+    with db.write() as session:
+        project = apply_fields(session, actor, project_plan)
+        now = utcnow()  # under the write lock, and not before the project's own times
+        hashes = [r["sha256"] for r in rows]
+        lock_contents(session, hashes)
+        if hashes and project_plan.action != "create":
+            # The plan was made outside the lock: the same bytes may have been added to
+            # the project since (a media add, another apply).
+            added = session.exec(
+                select(Media.filename).where(
+                    col(Media.project_id) == project.id, col(Media.sha256).in_(hashes)
+                )
+            ).first()
+            if added is not None:
+                raise Conflict(
+                    f"{added} was added to {project.title!r} while apply was running",
+                    hint="run apply again",
+                )
+        _write_media(session, project, project_plan, rows, updates, now)
+        if project_plan.action != "create" and project_plan.changed:
+            project.updated_at = now
+            session.add(project)
+        session.flush()
+        return project.id
+
+
+def _write_media(
+    session: Session,
+    project: Project,
+    project_plan: ProjectPlan,
+    rows: list[dict[str, Any]],
+    updates: dict[str, tuple[dict[str, Any], bytes | None]],
+    now: datetime,
+) -> None:
+    """New records (one insert), updated records and the style references."""
+    for index, row in enumerate(rows):
+        row["project_id"] = project.id
+        # One microsecond apart in file order: media are listed and exported by creation
+        # time, so an exported file comes back in the same order.
+        row["created_at"] = row["updated_at"] = now + timedelta(microseconds=index)
+    if rows:
+        session.execute(sa.insert(Media), rows)
+    for media_id, (values, vector) in updates.items():
+        media = session.get(Media, media_id)
+        if media is None:
+            continue
+        for name, value in values.items():
+            setattr(media, name, value)
+        if vector is not None:
+            media.embedding = vector
+        media.updated_at = now
+        session.add(media)
+    if project_plan.style_remove:
+        session.execute(
+            sa.delete(StyleReference).where(
+                col(StyleReference.project_id) == project.id,
+                col(StyleReference.media_id).in_(project_plan.style_remove),
+            )
+        )
+    for media_id in project_plan.style_add:
+        session.add(StyleReference(project_id=project.id, media_id=media_id))
+
+
+def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Project:
+    """Apply one project's fields and collaborators inside the caller's write
+    transaction."""
+    desired = project_plan.desired
+    if project_plan.action == "create":
+        project = projects.create_project(session, actor, projects.Fields(**desired))
+    else:
+        assert project_plan.project_id is not None
+        changed = {
+            attr: desired[attr]
+            for attr in desired
+            if projects.FIELD_NAMES[attr] in {c.field for c in project_plan.changes}
+        }
+        if changed:
+            project, _ = projects.update(
+                session, actor, project_plan.project_id, projects.Fields(**changed)
+            )
+        else:
+            found = session.get(Project, project_plan.project_id)
+            assert found is not None
+            project = found
+    for item in project_plan.items:
+        if item.kind != "collaborator":
+            continue
+        if item.action == "create":
+            session.add(
+                ProjectCollaborator(
+                    project_id=project.id, user_id=project_plan.collaborator_ids[item.name.lower()]
+                )
+            )
+        elif item.action == "remove":
+            user = user_by_email(session, item.name)
+            link = session.get(ProjectCollaborator, (project.id, user.id)) if user else None
+            if link is not None:
+                session.delete(link)
+    session.flush()
+    return project
+
+
+# --- embeddings ------------------------------------------------------------------------------
+
+
+def embed_plan(plan: Plan) -> None:
+    """Embed the texts of every new and re-described record of the file in one batch
+    (the model's throughput is the cost of a big apply), before any transaction."""
+    items = [
+        m
+        for p in plan.projects
+        if p.changed
+        for m in p.media
+        if m.action in ("create", "update") and m.text is not None and m.vector is None
+    ]
+    if not items:
+        return
+    from moviecli.services import embeddings
+
+    vectors = embeddings.embed_texts([m.text or "" for m in items])
+    for plan_item, vector in zip(items, vectors, strict=True):
+        plan_item.vector = vector
+
+
+def _embed_rows(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    from moviecli.services import embeddings
+    from moviecli.services.media import text_of
+
+    for row, vector in zip(rows, embeddings.embed_texts([text_of(r) for r in rows]), strict=True):
+        row["embedding"] = vector
+
+
+def _updated_media(
+    db: Database, project_plan: ProjectPlan
+) -> dict[str, tuple[dict[str, Any], bytes | None]]:
+    """New column values of the records to update, with a new vector when the text moved."""
+    from moviecli.services.media import text_of
+
+    out: dict[str, tuple[dict[str, Any], bytes | None]] = {}
+    targets = [m for m in project_plan.media if m.action == "update"]
+    if not targets:
+        return out
+    texts: dict[str, str] = {}
+    with db.session() as session:
+        for plan_item in targets:
+            media = session.get(Media, plan_item.media_id)
+            if media is None:
+                continue
+            values = {k: v for k, v in plan_item.values.items() if getattr(media, k) != v}
+            if not values:  # only its styleReference link changes: the record stays as is
+                continue
+            out[media.id] = (values, None)
+            if EMBEDDED_COLUMNS & set(values):
+                text = text_of({**media.model_dump(), **values})
+                if text == plan_item.text and plan_item.vector is not None:
+                    out[media.id] = (values, plan_item.vector)
+                else:  # the record changed since the plan: embed what it is now
+                    texts[media.id] = text
+    if texts:
+        from moviecli.services import embeddings
+
+        for media_id, vector in zip(
+            texts, embeddings.embed_texts(list(texts.values())), strict=True
+        ):
+            out[media_id] = (out[media_id][0], vector)
+    return out
