@@ -129,10 +129,12 @@ def test_the_bible_in_chromium(
     assert page.evaluate("document.scripts.length") == 0
     assert page.evaluate("typeof window.alert") == "function"  # nothing replaced it
 
-    # Generation details open and show the prompt as text.
+    # The prompt shows as text; the generation details open on a click.
+    assert page.locator(".prompt").first.inner_text() == "a cat <b>bold</b> on the moon"
     details = page.locator("details.gen").first
+    assert not details.locator("dl").is_visible()
     details.locator("summary").click()
-    assert "a cat <b>bold</b> on the moon" in details.inner_text()
+    assert "sdxl-1.0" in details.locator("dl").inner_text()
 
     assert watch.errors == []
     assert watch.outside() == []
@@ -172,3 +174,26 @@ def test_an_empty_project_in_chromium(browser: Any, cli: Any, admin: Any, tmp_pa
     assert "No characters recorded yet." in page.locator("#characters").inner_text()
     assert watch.errors == [] and watch.outside() == []
     page.close()
+
+
+def test_pdf_through_the_cli(
+    browser: Any, cli: Any, admin: Any, database: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """--pdf prints with the same Chromium (found on PATH, or named by MOVIECLI_CHROMIUM)."""
+    monkeypatch.setenv("MOVIECLI_CHROMIUM", chromium_path() or "chromium")
+    build(cli, database, tmp_path)
+    pdf = tmp_path / "bible.pdf"
+    result = cli("project", "bible", "Space Heist", "--pdf", str(pdf), "--json")
+    assert result.exit_code == 0, result.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert data.count(b"/Type /Page\n") + data.count(b"/Type/Page") >= 3 or len(data) > 50_000
+    assert oct(pdf.stat().st_mode & 0o777) == "0o600"
+    report = result.json()
+    assert report["output"] is None
+    assert (report["pdf"], report["pdfSizeBytes"]) == (str(pdf), len(data))
+    # The page and the PDF at once: the HTML to stdout, the PDF's line on stderr.
+    result = cli("project", "bible", "Space Heist", "-o", "-", "--pdf", str(pdf), "--force")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>")
+    assert result.stderr.startswith(f"Wrote {pdf}: the series bible of 'Space Heist'")

@@ -81,8 +81,9 @@ def test_the_page_shows_the_whole_project(cli: Any, heist: dict, tmp_path: Path)
     assert "needs a final video" in page.text_of(phases[7])
 
     generated = page.text_of(page.one("details", class_="gen"))
-    assert "Generated with sdxl-1.0" in generated
-    assert "Prompt a cat <b>bold</b> on the moon" in generated
+    assert generated.startswith("Generated with sdxl-1.0 Model sdxl-1.0 Generated 20")
+    prompt = page.one("span", class_="prompt")
+    assert page.text_of(prompt) == "a cat <b>bold</b> on the moon"
     assert "Keep it neon." in page.text_of(page.one("section", id="directions"))
 
 
@@ -343,3 +344,32 @@ def test_write_failure_is_a_storage_error(
     assert result.exit_code == 6
     assert result.stderr == f"Error: cannot write {out}: No space left on device\n"
     assert list(tmp_path.glob("*.html")) == [] and list(tmp_path.glob(".*")) == []
+
+
+@pytest.mark.parametrize(
+    ("chromium", "message"),
+    [
+        ("/nowhere/chromium", "Error: MOVIECLI_CHROMIUM names no program: /nowhere/chromium\n"),
+        ("false", "Error: Chromium could not print the PDF (exit status 1)\n"),
+    ],
+)
+def test_pdf_without_a_working_chromium(
+    cli: Any, heist: dict, tmp_path: Path, monkeypatch: Any, chromium: str, message: str
+) -> None:
+    monkeypatch.setenv("MOVIECLI_CHROMIUM", chromium)
+    out, pdf = tmp_path / "b.html", tmp_path / "b.pdf"
+    result = bible(cli, "Space Heist", "-o", str(out), "--pdf", str(pdf))
+    assert (result.exit_code, result.stdout, result.stderr) == (6, "", message)
+    assert not out.exists() and not pdf.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_pdf_is_checked_before_the_work(cli: Any, heist: dict, tmp_path: Path) -> None:
+    pdf = tmp_path / "b.pdf"
+    pdf.write_text("mine")
+    result = bible(cli, "Space Heist", "--pdf", str(pdf))
+    assert (result.exit_code, result.stderr) == (
+        5,
+        f"Error: {pdf} already exists (pass --force to replace it)\n",
+    )
+    assert pdf.read_text() == "mine"

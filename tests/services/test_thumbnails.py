@@ -23,13 +23,14 @@ def _open(data: bytes) -> Image.Image:
 
 
 def test_step_follows_the_count() -> None:
-    assert step_for(0) == step_for(1) == step_for(750) == Step(24_000, 320)
-    assert step_for(751) == Step(16_000, 320)
+    assert step_for(0) == step_for(1) == step_for(666) == Step(24_000, 320)
+    assert step_for(667) == Step(16_000, 320)
     assert step_for(2_000) == Step(8_000, 240)
-    assert step_for(4_500) == Step(4_000, 160)
+    assert step_for(2_001) == Step(6_000, 200)
+    assert step_for(4_000) == Step(4_000, 160)
     assert step_for(100_000) == STEPS[-1]
-    # What the document promises: the images of a bible up to 4,500 fit in the budget.
-    for count in (1, 10, 100, 1_000, 2_000, 3_000, 4_500):
+    # What the README promises: the images of a bible up to 4,000 fit in the budget.
+    for count in (1, 10, 100, 1_000, 2_000, 3_000, 4_000):
         assert step_for(count).cap * count <= thumbnails.IMAGE_BUDGET
 
 

@@ -715,7 +715,10 @@ def bible(
     output: str | None = typer.Option(
         None, "-o", "--output", metavar="FILE.html", help="Write the page to FILE (- for stdout)."
     ),
-    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+    pdf: Path | None = typer.Option(
+        None, "--pdf", metavar="FILE.pdf", help="Also print it to a PDF (needs Chromium)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the files if they exist."),
     json_out: JsonOpt = False,
 ) -> None:
     """Write the series bible: one self-contained HTML page to read, print or mail.
@@ -723,55 +726,62 @@ def bible(
     Story, characters with their designs, the mood board, scenes with their storyboards,
     audio and video, the episode board and what each phase still needs; images embedded
     as thumbnails (320 px at most; smaller in large projects, so that the file stays
-    under 25 MB up to 4,500 images). No script and no network: the file opens anywhere.
+    about 25 MB or less up to 4,000 images). No script and no network: the file opens anywhere.
     It is written owner-only (0600); an existing FILE is kept (exit 5) unless --force.
     Images whose file cannot be read are listed on stderr and shown as placeholders.
+    --pdf prints the page with headless Chromium (chromium on PATH, or MOVIECLI_CHROMIUM;
+    exit 6 without one); -o may then be left out.
     """
     from moviecli.cli.media import _progress_bar  # the one progress bar of long commands
     from moviecli.errors import UsageError
     from moviecli.services import auth
     from moviecli.services import bible as bible_service
 
-    if output is None:
+    if output is None and pdf is None:
         raise UsageError("no output file given", hint="pass -o FILE.html, or -o - for stdout")
     if output == "-" and json_out:
         raise UsageError("--json reports on a written file", hint="pass -o FILE.html")
-    target = None if output == "-" else Path(output)
+    target = None if output in ("-", None) else Path(output)
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
     bar, progress = _progress_bar()
     if bar is not None:
         with bar:
-            made = bible_service.make(db, actor, project, target, force=force, progress=progress)
+            made = bible_service.make(
+                db, actor, project, target, force=force, pdf=pdf, progress=progress
+            )
     else:
-        made = bible_service.make(db, actor, project, target, force=force)
+        made = bible_service.make(db, actor, project, target, force=force, pdf=pdf)
     for problem in made.problems:
         render.error_line(f"Warning: no preview of {problem}")
-    if made.html is not None:
+    if made.html is not None and output == "-":
         sys.stdout.write(made.html)
-        return
     if json_out:
-        render.print_json(
-            {
-                "output": str(made.path),
-                "sizeBytes": made.size_bytes,
-                "images": made.images,
-                "thumbnailSide": made.thumbnail_side,
-                "missingPreviews": len(made.problems),
-            }
-        )
+        report: dict[str, Any] = {
+            "output": str(made.path) if made.path else None,
+            "sizeBytes": made.size_bytes,
+            "images": made.images,
+            "thumbnailSide": made.thumbnail_side,
+            "missingPreviews": len(made.problems),
+        }
+        if made.pdf_path is not None:
+            report.update(pdf=str(made.pdf_path), pdfSizeBytes=made.pdf_size_bytes)
+        render.print_json(report)
         return
-    size = (
-        f"{made.size_bytes / 1_000_000:.1f} MB"
-        if made.size_bytes >= 100_000
-        else (f"{made.size_bytes / 1000:.0f} KB")
-    )
-    render.say(
-        f"Wrote {render.one_line(str(made.path))}: the series bible of "
-        f"{render.one_line(made.project_title)!r}, {made.images} images, {size}",
-        quiet=env.quiet,
-    )
+    title = render.one_line(made.project_title)
+    tell = render.note if output == "-" else render.say  # stdout holds the page then
+    for path, size in ((made.path, made.size_bytes), (made.pdf_path, made.pdf_size_bytes)):
+        if path is not None:
+            tell(
+                f"Wrote {render.one_line(str(path))}: the series bible of {title!r}, "
+                f"{made.images} images, {_megabytes(size)}",
+                quiet=env.quiet,
+            )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.0f} KB"
 
 
 # --- collaborators ---------------------------------------------------------------------------

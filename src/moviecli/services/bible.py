@@ -11,8 +11,8 @@ Which media: those the workflow counts (the newest version of each asset, active
 draft; drafts are marked), and the style references the reader may see.
 
 Self-contained: no script, no font, no request of any kind; images are embedded as
-thumbnails (``services.thumbnails``: 320 px at most, smaller as the count grows, so that
-the file stays under 25 MB up to 4,500 images). A Content-Security-Policy that allows
+thumbnails (``services.thumbnails``: 320 px at most, smaller as the count grows: in
+base64 they stay under 21.4 MB up to 4,000 images). A Content-Security-Policy that allows
 nothing but inline style and ``data:`` images says so to the browser too. Every string
 from the project is untrusted: the template engine escapes everything (Jinja2 with
 autoescape on), so a title holding ``<script>`` is shown as text.
@@ -53,8 +53,8 @@ TEMPLATE = "bible.html.j2"
 ART_TYPES = ("concept_art", "environment_design")
 VIDEO_TYPES = ("video_segment", "final_video")
 # Labels of generationMetadata in the order a reader wants them.
+# The prompt is shown above them, once.
 GENERATION_LABELS = {
-    "promptUsed": "Prompt",
     "modelVersion": "Model",
     "agentId": "Agent",
     "generationTime": "Generated",
@@ -471,13 +471,13 @@ def check_output(path: Path, *, force: bool) -> None:
         raise Conflict(f"{path} already exists", hint="pass --force to replace it")
 
 
-def write_file(path: Path, text: str, *, force: bool) -> int:
-    """Write ``text`` to ``path`` owner-only and atomically; returns the bytes written.
+def write_file(path: Path, content: str | bytes, *, force: bool) -> int:
+    """Write ``content`` to ``path`` owner-only and atomically; returns the bytes written.
 
     Without ``force`` the rename cannot replace a file that appeared meanwhile (a hard
     link, which fails when the name exists).
     """
-    data = text.encode("utf-8")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -510,6 +510,78 @@ def write_file(path: Path, text: str, *, force: bool) -> int:
     return len(data)
 
 
+# --- PDF ---------------------------------------------------------------------------------------
+
+CHROMIUM_ENV = "MOVIECLI_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+PDF_SECONDS = 600
+
+
+def find_chromium() -> str:
+    """The Chromium (or Chrome) that prints PDFs: $MOVIECLI_CHROMIUM, else the first of
+    CHROMIUM_NAMES on PATH (exit 6 when there is none)."""
+    import shutil
+
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        found = shutil.which(configured)
+        if found is None:
+            raise StorageError(f"{CHROMIUM_ENV} names no program: {configured}")
+        return found
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise StorageError(
+        "--pdf needs Chromium to print the page",
+        hint=f"install Debian's chromium package, or set {CHROMIUM_ENV}",
+    )
+
+
+def print_pdf(html: str, *, chromium: str) -> bytes:
+    """The page printed by headless Chromium (its print stylesheet, A4 or Letter as the
+    locale says), in a private temporary profile, offline."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="moviecli-pdf-") as tmp:
+        page, pdf = Path(tmp) / "bible.html", Path(tmp) / "bible.pdf"
+        page.write_text(html, encoding="utf-8")
+        argv = [
+            chromium,
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-extensions",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ]
+        if os.geteuid() == 0:
+            argv.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise
+        try:
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=PDF_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise StorageError(f"Chromium did not finish printing in {PDF_SECONDS} s") from None
+        except OSError as exc:
+            raise StorageError(f"cannot run {chromium}: {exc.strerror or exc}") from None
+        data = pdf.read_bytes() if pdf.is_file() else b""
+        if done.returncode != 0 or not data.startswith(b"%PDF"):
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            why = lines[-1][-200:] if lines else f"exit status {done.returncode}"
+            raise StorageError(f"Chromium could not print the PDF ({why})")
+        return data
+
+
 @dataclass
 class Made:
     path: Path | None  # None: the page is in ``html``, for the caller to print
@@ -519,6 +591,8 @@ class Made:
     thumbnail_side: int
     problems: list[str]
     project_title: str
+    pdf_path: Path | None = None
+    pdf_size_bytes: int = 0
 
 
 def make(
@@ -528,18 +602,26 @@ def make(
     output: Path | None,
     *,
     force: bool = False,
+    pdf: Path | None = None,
     progress: Progress | None = None,
     store: MediaStore | None = None,
     cache: ThumbnailCache | None = None,
 ) -> Made:
     """Gather, make the thumbnails (no transaction open), render and write the bible;
-    with ``output`` None the page comes back in ``Made.html`` instead."""
-    if output is not None:
-        check_output(output, force=force)
+    with ``output`` None the page comes back in ``Made.html`` instead. With ``pdf``, also
+    print it to that file with headless Chromium."""
+    chromium = find_chromium() if pdf is not None else None
+    for target in (output, pdf):
+        if target is not None:
+            check_output(target, force=force)
     with db.session() as session:
         bible = gather(session, actor, ref)
     problems = add_thumbnails(bible, store=store, cache=cache, progress=progress)
     html = render_html(bible)
+    pdf_size = 0
+    if pdf is not None:
+        assert chromium is not None
+        pdf_size = write_file(pdf, print_pdf(html, chromium=chromium), force=force)
     size = len(html.encode("utf-8")) if output is None else write_file(output, html, force=force)
     assert bible.step is not None
     return Made(
@@ -550,4 +632,6 @@ def make(
         bible.step.side,
         problems,
         bible.project.title,
+        pdf,
+        pdf_size,
     )

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Bytes of thumbnails one document may hold (base64 makes them 4/3 larger in HTML): with
-# the text, a bible stays under 25 MB, the usual e-mail limit, up to 4,500 images.
-IMAGE_BUDGET = 18_000_000
+# Bytes of thumbnails one document may hold: 21.4 MB once in base64 (4/3 larger), which
+# leaves the captions room under 25 MB, the usual mail limit, up to 4,000 images.
+IMAGE_BUDGET = 16_000_000
 PARALLEL_FROM = 16  # fewer thumbnails to make than this: not worth starting workers
 
 
@@ -52,7 +52,7 @@ QUALITIES = (70, 55, 40)
 
 def step_for(count: int, budget: int = IMAGE_BUDGET) -> Step:
     """The largest step whose caps, for ``count`` images, fit in ``budget`` (else the
-    smallest: beyond 4,500 images each one adds at most 4 KB)."""
+    smallest: beyond 4,000 images each one adds at most 4 KB)."""
     for step in STEPS:
         if step.cap * count <= budget:
             return step
