@@ -586,6 +586,9 @@ class GenerationMetadata(PublicModel):
     model_version: str | None = None
     generation_time: datetime | None = None
     task_id: str | None = None
+    # What the file said beyond those (steps, sampler, seed, negative prompt, …), as read
+    # by services/provenance.py; keys as stored.
+    parameters: dict[str, Any] | None = None
 
 
 class RelatedElements(PublicModel):

@@ -443,3 +443,20 @@ def test_odd_values_never_raise(tmp_path: Path, key: str, value: str) -> None:
     reading = read(png(tmp_path / "odd.png", ("tEXt", key, value)))
     assert reading.found is None or isinstance(reading.found.metadata(), dict)
     json.dumps(reading.found.metadata() if reading.found else {})
+
+
+def test_a_huge_compressed_chunk_does_not_make_the_image_unreadable(tmp_path: Path) -> None:
+    from moviecli.services import probe, thumbnails
+
+    path = png(tmp_path / "bomb.png", ("zTXt", "workflow", "x" * 3_000_000))
+    assert probe.probe(path, "concept_art").technical_data == {"resolution": "16x16"}
+    thumb = thumbnails.make(path, thumbnails.STEPS[0])
+    assert (thumb.width, thumb.height) == (16, 16)
+    # The pixels are still checked whole.
+    cut = mf.truncated(
+        png(tmp_path / "big.png", ("zTXt", "workflow", "x" * 3_000_000)),
+        tmp_path / "cut.png",
+        keep=0.9,
+    )
+    with pytest.raises(probe.Rejected):
+        probe.probe(cut, "concept_art")

@@ -8,7 +8,9 @@ No header parsing by hand. Each library is imported only when a file needs it.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,13 +86,41 @@ def probe(path: Path, media_type: str | None = None) -> Probe:
     return Probe(family, mime, _av_data(family, info))
 
 
+@contextlib.contextmanager
+def open_image(path: Path) -> Iterator[tuple[Any, bool]]:
+    """``Image.open``, and whether a text chunk was skipped to open it.
+
+    Pillow refuses a PNG whose compressed text chunk (zTXt, iTXt) decompresses beyond its
+    1 MB bound; the pixels may be fine. Such a chunk is skipped (Pillow's own switch, on
+    only while the chunks before the pixels are read), so metadata alone never makes an
+    image unreadable; a truncated image still fails when its pixels are loaded.
+    """
+    from PIL import Image, ImageFile
+
+    skipped = False
+    try:
+        img = Image.open(path)
+    except ValueError as exc:
+        if "MAX_TEXT_CHUNK" not in str(exc):
+            raise
+        skipped = True
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            img = Image.open(path)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    with img:
+        yield img, skipped
+
+
 def _image(path: Path, mime: str) -> dict[str, Any]:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with open_image(path) as (img, _):
                 width, height = img.size
                 img.load()  # decodes the pixels: a truncated file fails here
     except UnidentifiedImageError:

@@ -74,30 +74,22 @@ class _Bad(Exception):
 
 def read(path: Path) -> Reading:
     """The generation metadata an image file carries (None when it carries none)."""
-    from PIL import Image, ImageFile, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from moviecli.services.probe import open_image
 
     warnings: list[str] = []
     try:
-        with Image.open(path) as img:
+        with open_image(path) as (img, skipped):
             texts, exif_comment, xmp = _sources(img)
     except ValueError as exc:
-        if "MAX_TEXT_CHUNK" not in str(exc):
-            return Reading(None, [f"cannot read its metadata ({exc})"])
-        # A compressed text chunk above Pillow's 1 MB bound: read the others without it.
+        return Reading(None, [f"cannot read its metadata ({_short(exc)})"])
+    except (OSError, UnidentifiedImageError, SyntaxError):
+        return Reading(None, [])  # not an image: nothing to read (the probe says why)
+    if skipped:
         warnings.append(
             "a compressed text chunk is over 1 MB once decompressed: not read, the rest is"
         )
-        previous = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = True  # Pillow then skips that chunk
-        try:
-            with Image.open(path) as img:
-                texts, exif_comment, xmp = _sources(img)
-        except (OSError, ValueError, UnidentifiedImageError):
-            return Reading(None, warnings)
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = previous
-    except (OSError, UnidentifiedImageError, SyntaxError):
-        return Reading(None, [])  # not an image: nothing to read (the probe says why)
     return _interpret(texts, exif_comment, xmp, warnings)
 
 

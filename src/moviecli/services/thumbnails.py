@@ -85,11 +85,13 @@ def make(source: Path, step: Step) -> Thumb:
     """A thumbnail of the image at ``source`` that fits ``step``."""
     from PIL import Image, UnidentifiedImageError
 
+    from moviecli.services.probe import open_image
+
     fmt, mime = _format()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as original:
+            with open_image(source) as (original, _):
                 original.draft("RGB", (step.side, step.side))  # JPEG: decode scaled down
                 orientation = original.getexif().get(0x0112)
                 original.thumbnail((step.side, step.side))  # decodes, then reduces
