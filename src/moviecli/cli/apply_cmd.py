@@ -33,12 +33,18 @@ def apply(
     projects and running it again finishes the job. The format:
     examples/space-heist/moviecli.toml, or what project export writes.
     """
+    from moviecli.services.tomlfile import read_toml
+
+    # Bounded and parsed before the database stack is even imported: a hostile file is
+    # refused in the time of moviecli --help.
+    data = read_toml(file)
+
     from moviecli.services import apply as service
 
     if not dry_run:
         service.recover(env.database())
     with acting() as (session, actor):
-        plan = service.load(session, actor, file)
+        plan = service.load(session, actor, file, data=data)
     if not dry_run and plan.changed:
         service.embed_plan(plan)
         for project_plan in plan.projects:

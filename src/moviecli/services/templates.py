@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from moviecli.errors import Conflict, UsageError, ValidationFailed
+from moviecli.errors import Conflict, ValidationFailed
 from moviecli.models import Template, User
 from moviecli.services import access
 from moviecli.services.pagination import Page, paginate
@@ -30,14 +29,10 @@ def show_template(session: Session, name: str) -> Template:
 
 
 def read_template_file(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}") from exc
+    """A template file: bounded before it is parsed, as apply files are."""
+    from moviecli.services.tomlfile import read_toml
+
+    return read_toml(path)
 
 
 def add_template(session: Session, actor: User, data: dict[str, Any]) -> Template:

@@ -1,20 +1,13 @@
-"""Reading an apply file: its text, then TOML."""
+"""Reading an apply file: a regular file of at most 10 MiB of UTF-8, its nesting and its
+keys bounded before tomllib sees it (services/tomlfile.py), then TOML."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from moviecli.errors import UsageError
+from moviecli.services.tomlfile import read_toml
 
 
 def read_file(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}") from exc
+    return read_toml(path)

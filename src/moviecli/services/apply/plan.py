@@ -86,10 +86,11 @@ class Plan:
         return any(p.changed for p in self.projects)
 
 
-def load(session: Session, actor: User, path: Path) -> Plan:
-    """Read, check and plan ``path``; raises with every problem when there is any."""
+def load(session: Session, actor: User, path: Path, *, data: dict[str, Any] | None = None) -> Plan:
+    """Read (unless ``data`` holds the file already read), check and plan ``path``; raises
+    with every problem when there is any."""
     checker = Checker(path.resolve().parent)
-    entries = checker.entries(read_file(path))
+    entries = checker.entries(read_file(path) if data is None else data)
     return plan_entries(session, actor, entries, problems=checker.problems)
 
 

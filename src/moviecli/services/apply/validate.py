@@ -244,7 +244,8 @@ class Checker:
                 return None, None
             path = (self.base / rel).resolve()
             if not path.is_file():
-                self.problem(f"{place}.file", f"no such file: {rel}")
+                what = "not a regular file" if path.exists() else "no such file"
+                self.problem(f"{place}.file", f"{what}: {rel}")
                 return None, None
             # Hashed here; probed by the plan, and only when the content is new to the
             # project (a re-apply does not probe what it already stored).
