@@ -460,3 +460,34 @@ def test_a_huge_compressed_chunk_does_not_make_the_image_unreadable(tmp_path: Pa
     )
     with pytest.raises(probe.Rejected):
         probe.probe(cut, "concept_art")
+
+
+def test_explicit_values_win_key_by_key(tmp_path: Path) -> None:
+    from moviecli.services.provenance import merged
+
+    found = read(png(tmp_path / "a.png", ("tEXt", "parameters", A1111))).found
+    assert merged(None, None) is None
+    assert merged({"agentId": "me"}, None) == {"agentId": "me"}
+    record = merged({"promptUsed": "my words", "modelVersion": None, "taskId": "t1"}, found)
+    assert record is not None
+    assert record["promptUsed"] == "my words"
+    assert record["modelVersion"] == "sd_xl_base_1.0"  # the file fills what was not said
+    assert record["taskId"] == "t1"
+    assert record["agentId"] == "Automatic1111"
+    assert record["parameters"]["seed"] == 1234567890
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "matches"),
+    [
+        ("sd_xl_base_1.0", "SD_XL", True),
+        ("sd_xl_base_1.0", "base_1", True),
+        ("\uff33\uff24\uff38\uff2c-Turbo", "sdxl", True),  # fullwidth SDXL folds to ASCII
+        ("flux-dev", "sdxl", False),
+        (None, "sdxl", False),
+    ],
+)
+def test_model_matches(model: str | None, name: str, matches: bool) -> None:
+    from moviecli.services.provenance import model_matches
+
+    assert model_matches({"modelVersion": model} if model else None, name) is matches

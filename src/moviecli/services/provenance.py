@@ -500,3 +500,26 @@ def _xmp(packet: Any) -> Provenance | None:
         model=None,
         parameters=parameters,
     )
+
+
+# --- using it ----------------------------------------------------------------------------------
+
+
+def merged(explicit: dict[str, Any] | None, found: Provenance | None) -> dict[str, Any] | None:
+    """The generationMetadata of a new record: what the user said wins, key by key; the
+    file fills the rest (and gives ``parameters``). None when neither says anything."""
+    if found is None:
+        return explicit
+    record = found.metadata()
+    if explicit:
+        record.update({k: v for k, v in explicit.items() if v not in (None, "")})
+    return record or None
+
+
+def model_matches(metadata: dict[str, Any] | None, name: str) -> bool:
+    """``media list --model NAME``: NAME is a part of modelVersion, whatever the case
+    (NFKC + casefold)."""
+    from moviecli.text import fold
+
+    model = (metadata or {}).get("modelVersion")
+    return isinstance(model, str) and fold(name.strip()) in fold(model)
