@@ -26,6 +26,7 @@ import random
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -743,3 +744,117 @@ def _chat(
 
 def dump(built: Built, path: Path) -> None:
     path.write_text(json.dumps(built.as_json(), indent=2) + "\n")
+
+
+# --- files and logins ------------------------------------------------------------------------
+
+
+def make_pngs(directory: Path, n: int, offset: int, *, distinct_names: bool = False) -> None:
+    """``n`` small distinct PNGs: numbered frames (frame-00001.png, …), or with
+    ``distinct_names`` a different three-word name each (so each text to embed differs)."""
+    from PIL import Image
+
+    directory.mkdir(parents=True)
+    rng = random.Random(offset)
+    names: set[str] = set()
+    while distinct_names and len(names) < n:
+        names.add("-".join(rng.sample(MEDIA_WORDS, 3)))
+    ordered = sorted(names)
+    for i in range(n):
+        k = offset + i
+        img = Image.new("RGB", (16, 16), (k % 256, (k // 256) % 256, (k // 65536) % 256))
+        img.putpixel((0, 0), (k % 7, k % 11, k % 13))
+        name = f"{ordered[i]}.png" if distinct_names else f"frame-{k:05d}.png"
+        img.save(directory / name, format="PNG")
+
+
+IMAGE_TYPES = ("concept_art", "storyboard", "character_design", "environment_design")
+
+
+def apply_file_with_media(root: Path, projects: int, files: int) -> Path:
+    """``projects`` projects sharing ``files`` small media files (PNG, one in five a WAV),
+    each with its own description and tags, and the apply file naming them."""
+    from PIL import Image
+
+    rng = random.Random(7)
+    per_project = files // projects
+    lines = ["# benchmarks/_data.py: generated\n"]
+    k = 0
+    for p in range(projects):
+        folder = root / f"p{p}"
+        folder.mkdir(parents=True)
+        lines += ["[[project]]", f'title = "Bench {p}"', 'genre = "sci-fi"', "episodeCount = 10"]
+        lines.append("")
+        for i in range(per_project + (1 if p < files % projects else 0)):
+            words = rng.sample(MEDIA_WORDS, 4)
+            if i % 5 == 4:  # one in five is audio
+                name = f"{'-'.join(words[:2])}-{k:04d}.wav"
+                with wave.open(str(folder / name), "wb") as out:
+                    out.setnchannels(1)
+                    out.setsampwidth(2)
+                    out.setframerate(8000)
+                    out.writeframes(k.to_bytes(2, "little") * 800)  # 0.1 s
+                media_type = "sound_effect"
+            else:
+                name = f"{'-'.join(words[:2])}-{k:04d}.png"
+                img = Image.new("RGB", (16, 16), (k % 256, (k // 256) % 256, 90))
+                img.putpixel((0, 0), (k % 7, k % 11, k % 13))
+                img.save(folder / name, format="PNG")
+                media_type = IMAGE_TYPES[i % 4]
+            lines += [
+                "[[project.media]]",
+                f'file = "p{p}/{name}"',
+                f'mediaType = "{media_type}"',
+                f'description = "{" ".join(words)}"',
+                f'tags = ["{words[0]}", "{words[3]}"]',
+                f"relatedElements = {{ episode = {1 + i % 10} }}",
+                "",
+            ]
+            k += 1
+    path = root / "moviecli.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def apply_file_of_projects(path: Path, n: int, *, prefix: str, collaborator: str) -> Path:
+    """An apply file of ``n`` new projects (no media): a description, an audience and
+    settings each, a collaborator on every other one; titles start with ``prefix``."""
+    from moviecli.enums import GENRES
+
+    rng = random.Random(n)
+    audiences = ("children", "family", "teen", "adult")
+    lines = ["# benchmarks/_data.py: generated\n"]
+    for k in range(n):
+        words = rng.sample(MEDIA_WORDS, 5)
+        lines += [
+            "[[project]]",
+            f'title = "{prefix} {ADJECTIVES[k % 20]} {NOUNS[k // 20 % 20]} {k}"',
+            f'genre = "{GENRES[k % len(GENRES)]}"',
+            f"episodeCount = {1 + k % 24}",
+            f'targetAudience = "{audiences[k % 4]}"',
+            f'description = "{" ".join(words).capitalize()}."',
+        ]
+        if k % 2:
+            lines.append(f'collaborators = ["{collaborator}"]')
+        lines += [
+            "",
+            "[project.projectSettings]",
+            f'aspectRatio = "{("16:9", "21:9")[k % 2]}"',
+            "",
+        ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def issue_token(url: str, email: str) -> str:
+    """A login token for the user with ``email`` (as ``moviecli login`` would save)."""
+    from moviecli.services import auth, resolve
+    from moviecli.storage.db import database
+
+    db = database(url)
+    with db.write() as session:
+        user = resolve.user_by_email(session, email)
+        assert user is not None, email
+        token = auth.issue_token(session, user)
+    db.engine.dispose()
+    return token

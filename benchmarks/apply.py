@@ -25,14 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -40,61 +38,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "out" / "apply.json"
 sys.path.insert(0, str(HERE))
 
-from _data import MEDIA_WORDS  # noqa: E402
+from _data import apply_file_with_media  # noqa: E402  (the one module of builders)
 from startup import machine  # noqa: E402
-
-WORDS = MEDIA_WORDS  # one vocabulary for every benchmark (benchmarks/_data.py)
-IMAGE_TYPES = ("concept_art", "storyboard", "character_design", "environment_design")
-
-
-def make_files(root: Path, projects: int, files: int) -> Path:
-    """The media files and the apply file naming them; returns the apply file."""
-    from PIL import Image
-
-    rng = random.Random(7)
-    per_project = files // projects
-    lines = ["# benchmarks/apply.py: generated\n"]
-    k = 0
-    for p in range(projects):
-        folder = root / f"p{p}"
-        folder.mkdir(parents=True)
-        lines += [
-            "[[project]]",
-            f'title = "Bench {p}"',
-            'genre = "sci-fi"',
-            "episodeCount = 10",
-            "",
-        ]
-        for i in range(per_project + (1 if p < files % projects else 0)):
-            words = rng.sample(WORDS, 4)
-            if i % 5 == 4:  # one in five is audio
-                name = f"{'-'.join(words[:2])}-{k:04d}.wav"
-                with wave.open(str(folder / name), "wb") as out:
-                    out.setnchannels(1)
-                    out.setsampwidth(2)
-                    out.setframerate(8000)
-                    out.writeframes(k.to_bytes(2, "little") * 800)  # 0.1 s
-                media_type = "sound_effect"
-            else:
-                name = f"{'-'.join(words[:2])}-{k:04d}.png"
-                img = Image.new("RGB", (16, 16), (k % 256, (k // 256) % 256, 90))
-                img.putpixel((0, 0), (k % 7, k % 11, k % 13))
-                img.save(folder / name, format="PNG")
-                media_type = IMAGE_TYPES[i % 4]
-            lines += [
-                "[[project.media]]",
-                f'file = "p{p}/{name}"',
-                f'mediaType = "{media_type}"',
-                f'description = "{" ".join(words)}"',
-                f'tags = ["{words[0]}", "{words[3]}"]',
-                f"relatedElements = {{ episode = {1 + i % 10} }}",
-                "",
-            ]
-            k += 1
-    path = root / "moviecli.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
 
 FLOOR = """
 import json, sys, time, tomllib
@@ -237,7 +182,7 @@ def main() -> int:
     pg_url = os.environ.get("MOVIECLI_BENCH_POSTGRES_URL")
     results = []
     with tempfile.TemporaryDirectory(prefix="moviecli-bench-apply-") as tmp:
-        apply_file = make_files(Path(tmp) / "team", args.projects, args.files)
+        apply_file = apply_file_with_media(Path(tmp) / "team", args.projects, args.files)
         results.append(bench_backend("sqlite", None, apply_file, Path(tmp), args.runs))
         if pg_url:
             url, drop = pg_database(pg_url)
