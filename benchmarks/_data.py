@@ -565,7 +565,7 @@ def _media(
     """Media records with reused embeddings; returns the id of the project with the most."""
     from moviecli.enums import MEDIA_FAMILIES
     from moviecli.services import embeddings
-    from moviecli.services.media import embedding_text
+    from moviecli.services.media_fields import embedding_text
 
     types = list(MEDIA_FAMILIES)
     mime = {"image": "image/png", "video": "video/mp4", "audio": "audio/mpeg"}

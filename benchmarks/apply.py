@@ -45,7 +45,7 @@ FLOOR = """
 import json, sys, time, tomllib
 from pathlib import Path
 from moviecli.services import embeddings
-from moviecli.services.media import text_of
+from moviecli.services.media_fields import text_of
 
 texts = []
 for project in tomllib.loads(Path(sys.argv[1]).read_text())["project"]:

@@ -38,7 +38,7 @@ shared_session, collaborators = sys.argv[8], sys.argv[9].split(",")
 
 from moviecli import config
 from moviecli.models import User
-from moviecli.services import chat, media, projects
+from moviecli.services import chat, media_add, media_fields, projects
 from moviecli.services.assistant.builtin import BuiltinAssistant
 from moviecli.storage.db import database
 
@@ -46,7 +46,7 @@ db = database(config.database_url(None))
 with db.session() as session:
     actor = session.get(User, admin_id)
 backend = BuiltinAssistant()
-fields = media.AssetFields(media_type="storyboard", description=f"frames of worker {k}")
+fields = media_fields.AssetFields(media_type="storyboard", description=f"frames of worker {k}")
 ready.touch()
 deadline = time.monotonic() + 120
 while not go.exists():
@@ -66,7 +66,7 @@ for i in range(100):
             session_id = result.session_id
         elif i % 4 == 1:
             name = f"common-{i % 5}.png" if i % 8 == 1 else f"w{k}-{i}.png"
-            added = media.add_files(db, actor, shared, [files / name], fields, embed=False)
+            added = media_add.add_files(db, actor, shared, [files / name], fields, embed=False)
             outcomes[name] = [f.outcome for f in added.files] + [f.reason for f in added.files]
         elif i % 4 == 2:
             with db.write() as session:

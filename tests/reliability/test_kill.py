@@ -63,7 +63,7 @@ from moviecli.cli import main
 main()
 """
 
-FILES = 600  # more than one insert batch (services.media.BATCH = 500)
+FILES = 600  # more than one insert batch (services.media_add.BATCH = 500)
 BATCH = 500
 
 

@@ -271,7 +271,7 @@ def test_embeddings_are_those_of_the_stored_records(
     import numpy as np
 
     from moviecli.services import embeddings
-    from moviecli.services.media import text_of
+    from moviecli.services.media_fields import text_of
 
     make_user("carol@example.com")
     path = write(files, TWO)
@@ -488,19 +488,19 @@ def test_media_added_between_plan_and_apply_is_a_conflict(
     """The plan is made outside the write lock: bytes added to the project meanwhile make
     the project's transaction refuse (nothing of it written, no temporaries), and a new
     run plans from what is there."""
-    from moviecli.services import media as media_service
+    from moviecli.services import media_add, media_fields
 
     base = "[[project]]\ntitle='A'\ngenre='drama'\nepisodeCount=2\n"
     path = write(files, base)
     apply_all(database, ada, path)
     write(files, base + "[[project.media]]\nfile='look.png'\nmediaType='concept_art'\n")
     plan, actor = load(database, ada, path)
-    media_service.add_files(
+    media_add.add_files(
         database,
         actor,
         "A",
         [files / "look.png"],
-        media_service.AssetFields(media_type="storyboard"),
+        media_fields.AssetFields(media_type="storyboard"),
         embed=False,
     )
     with pytest.raises(Conflict, match=r"look\.png was added to 'A' while apply was running"):

@@ -16,13 +16,13 @@ import pytest
     ],
 )
 def test_filename_words(filename: str, words: str) -> None:
-    from moviecli.services.media import filename_words
+    from moviecli.services.media_fields import filename_words
 
     assert filename_words(filename) == words
 
 
 def test_embedding_text() -> None:
-    from moviecli.services.media import embedding_text
+    from moviecli.services.media_fields import embedding_text
 
     text = embedding_text(
         description="stormy ocean",
@@ -45,7 +45,7 @@ def test_embedding_text() -> None:
 def test_validate_fields_reports_everything() -> None:
     from moviecli.errors import ValidationFailed
     from moviecli.models import Project
-    from moviecli.services.media import AssetFields, Generation, validate_fields
+    from moviecli.services.media_fields import AssetFields, Generation, validate_fields
 
     project = Project(title="P", genre="drama", episode_count=2, created_by="u")
     with pytest.raises(ValidationFailed) as info:

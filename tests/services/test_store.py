@@ -38,7 +38,7 @@ def project_id(database: Any, actor: Any) -> str:
 
 
 def fields(media_type: str = "concept_art") -> Any:
-    from moviecli.services.media import AssetFields
+    from moviecli.services.media_fields import AssetFields
 
     return AssetFields(media_type=media_type)
 
@@ -70,15 +70,15 @@ def test_failure_between_copy_and_commit_leaves_nothing(
     from sqlmodel import select
 
     from moviecli.models import Media
-    from moviecli.services import media
+    from moviecli.services import media_add
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(media, "_insert_batch", boom)
+    monkeypatch.setattr(media_add, "insert_batch", boom)
     paths = [mf.png(tmp_path / f"{i}.png", seed=i) for i in range(3)]
     with pytest.raises(RuntimeError):
-        media.add_files(database, actor, project_id, paths, fields(), embed=False, store=store)
+        media_add.add_files(database, actor, project_id, paths, fields(), embed=False, store=store)
     assert files_in(store.tmp) == []
     assert files_in(store.objects) == []
     with database.session() as session:
@@ -97,7 +97,7 @@ def test_a_kill_after_the_commit_rolls_forward(
     from sqlmodel import select
 
     from moviecli.models import Media
-    from moviecli.services import media
+    from moviecli.services import media_add
     from moviecli.services.store import MediaStore
 
     def killed(self: Any, staged: Any) -> None:
@@ -107,7 +107,9 @@ def test_a_kill_after_the_commit_rolls_forward(
     monkeypatch.setattr(MediaStore, "commit", killed)
     path = mf.png(tmp_path / "a.png")
     with pytest.raises(KeyboardInterrupt):
-        media.add_files(database, actor, project_id, [path], fields(), embed=False, store=store)
+        media_add.add_files(
+            database, actor, project_id, [path], fields(), embed=False, store=store
+        )
     monkeypatch.undo()
     with database.session() as session:
         sha = session.exec(select(Media)).one().sha256
@@ -145,10 +147,10 @@ def test_recovery_leaves_young_unhashed_temporaries(database: Any, store: Any) -
 def test_collection_keeps_referenced_files(
     database: Any, actor: Any, project_id: str, store: Any, tmp_path: Path
 ) -> None:
-    from moviecli.services import media
+    from moviecli.services import media, media_add
 
     path = mf.png(tmp_path / "a.png")
-    result = media.add_files(
+    result = media_add.add_files(
         database, actor, project_id, [path], fields(), embed=False, store=store
     )
     sha = result.records[0].sha256
@@ -172,11 +174,11 @@ def test_a_marker_left_by_a_kill_is_collected(database: Any, store: Any, tmp_pat
 def test_add_files_api_for_other_services(
     database: Any, actor: Any, project_id: str, store: Any, tmp_path: Path
 ) -> None:
-    from moviecli.services import media
+    from moviecli.services import media_add
 
     good = mf.wav(tmp_path / "v.wav")
     bad = mf.png(tmp_path / "p.png")
-    result = media.add_files(
+    result = media_add.add_files(
         database,
         actor,
         project_id,
@@ -189,7 +191,7 @@ def test_add_files_api_for_other_services(
     assert result.files[1].reason is not None
     assert result.added[0].media is not None
     assert result.added[0].media.technical_data.sample_rate == 22050
-    again = media.add_files(
+    again = media_add.add_files(
         database, actor, project_id, [good], fields("voice_profile"), embed=False, store=store
     )
     assert again.present[0].media == result.added[0].media

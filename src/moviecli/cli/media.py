@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -15,7 +16,10 @@ from moviecli.errors import UsageError
 
 if TYPE_CHECKING:
     from moviecli.models import MediaPublic
-    from moviecli.services.media import AddResult, Progress
+    from moviecli.services.media_add import AddResult, Progress
+    from moviecli.services.media_fields import Generation
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Media: images, audio and video of a project, with versions and semantic search.",
@@ -50,6 +54,15 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _with_progress(work: Callable[[Progress | None], T]) -> T:
+    """Run ``work`` with a progress callback drawing a bar (on a terminal), else None."""
+    bar, progress = _progress_bar()
+    if bar is None:
+        return work(None)
+    with bar:
+        return work(progress)
+
+
 def _progress_bar() -> tuple[Any, Progress | None]:
     """A rich progress bar on stderr when it is a terminal (and not -q), else nothing."""
     if env.quiet or not sys.stderr.isatty():
@@ -76,6 +89,21 @@ def _progress_bar() -> tuple[Any, Progress | None]:
 # --- add ------------------------------------------------------------------------------------
 
 
+GeneratedOpt = typer.Option(
+    False, "--generated", help="Made by an AI agent (enables the generation flags)."
+)
+AgentIdOpt = typer.Option(None, "--agent-id", help="Generating agent.")
+PromptOpt = typer.Option(None, "--prompt", help="Prompt used.")
+ModelVersionOpt = typer.Option(None, "--model-version", help="Model version.")
+TaskIdOpt = typer.Option(None, "--task-id", help="Background task id.")
+GenerationTimeOpt = typer.Option(
+    None, "--generation-time", help="When it was generated, ISO 8601 (default: now)."
+)
+RecursiveOpt = typer.Option(
+    False, "--recursive", "-r", help="Add the files inside directories too."
+)
+
+
 @app.command("add")
 def add(
     project: str = typer.Argument(..., metavar="PROJECT", help="Title, id or id prefix."),
@@ -92,20 +120,14 @@ def add(
     status: str = typer.Option(
         "active", "--status", help=StatusHelp, autocompletion=completer(MEDIA_STATUSES)
     ),
-    generated: bool = typer.Option(
-        False, "--generated", help="Made by an AI agent (enables the generation flags)."
-    ),
-    agent_id: str | None = typer.Option(None, "--agent-id", help="Generating agent."),
-    prompt: str | None = typer.Option(None, "--prompt", help="Prompt used."),
-    model_version: str | None = typer.Option(None, "--model-version", help="Model version."),
-    task_id: str | None = typer.Option(None, "--task-id", help="Background task id."),
-    generation_time: str | None = typer.Option(
-        None, "--generation-time", help="When it was generated, ISO 8601 (default: now)."
-    ),
+    generated: bool = GeneratedOpt,
+    agent_id: str | None = AgentIdOpt,
+    prompt: str | None = PromptOpt,
+    model_version: str | None = ModelVersionOpt,
+    task_id: str | None = TaskIdOpt,
+    generation_time: str | None = GenerationTimeOpt,
     no_embed: bool = NoEmbedOpt,
-    recursive: bool = typer.Option(
-        False, "--recursive", "-r", help="Add the files inside directories too."
-    ),
+    recursive: bool = RecursiveOpt,
     json_out: JsonOpt = False,
 ) -> None:
     """Add files to a project: copied into the store, checked, described and embedded.
@@ -115,26 +137,23 @@ def add(
     that cannot be added are listed on stderr, the others are still added; the exit
     status is then 2.
     """
-    from moviecli.services import media
+    from moviecli.services import auth, media_add, media_fields
 
     if media_type is None:
         raise UsageError(
             "no media type given", hint="pass --type; moviecli media types lists them"
         )
-    generation = None
-    given = {
-        "--agent-id": agent_id,
-        "--prompt": prompt,
-        "--model-version": model_version,
-        "--task-id": task_id,
-        "--generation-time": generation_time,
-    }
-    if generated:
-        generation = media.Generation(agent_id, prompt, model_version, task_id, generation_time)
-    elif any(v is not None for v in given.values()):
-        flags = ", ".join(k for k, v in given.items() if v is not None)
-        raise UsageError(f"{flags} only apply to generated media", hint="add --generated")
-    fields = media.AssetFields(
+    generation = _generation(
+        generated,
+        {
+            "--agent-id": agent_id,
+            "--prompt": prompt,
+            "--model-version": model_version,
+            "--task-id": task_id,
+            "--generation-time": generation_time,
+        },
+    )
+    fields = media_fields.AssetFields(
         media_type=media_type,
         description=description or "",
         tags=tags or [],
@@ -145,31 +164,37 @@ def add(
         status=status,
         generation=generation,
     )
-    from moviecli.services import auth
-
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
-    bar, progress = _progress_bar()
-    if bar is not None:
-        with bar:
-            result = media.add_files(
-                db,
-                actor,
-                project,
-                files,
-                fields,
-                recursive=recursive,
-                embed=not no_embed,
-                progress=progress,
-            )
-    else:
-        result = media.add_files(
-            db, actor, project, files, fields, recursive=recursive, embed=not no_embed
+    result = _with_progress(
+        lambda progress: media_add.add_files(
+            db,
+            actor,
+            project,
+            files,
+            fields,
+            recursive=recursive,
+            embed=not no_embed,
+            progress=progress,
         )
+    )
     _report_add(result, json_out)
     if result.rejected:
         raise typer.Exit(2)
+
+
+def _generation(generated: bool, given: dict[str, str | None]) -> Generation | None:
+    """generationMetadata from the --generated flags (which need --generated)."""
+    from moviecli.services.media_fields import Generation
+
+    if generated:
+        agent_id, prompt, model_version, task_id, when = given.values()
+        return Generation(agent_id, prompt, model_version, task_id, when)
+    if any(v is not None for v in given.values()):
+        flags = ", ".join(k for k, v in given.items() if v is not None)
+        raise UsageError(f"{flags} only apply to generated media", hint="add --generated")
+    return None
 
 
 def _report_add(result: AddResult, json_out: bool) -> None:
@@ -391,7 +416,7 @@ def types(page: PageOpt = 1, limit: LimitOpt = 20, json_out: JsonOpt = False) ->
 
 
 def _changes(**kwargs: Any) -> Any:
-    from moviecli.services.media import Changes
+    from moviecli.services.media_fields import Changes
 
     return Changes(**kwargs)
 
@@ -479,13 +504,13 @@ def version(
     json_out: JsonOpt = False,
 ) -> None:
     """Add version n+1 of an asset (same project, type and metadata unless changed)."""
-    from moviecli.services import auth, media
+    from moviecli.services import auth, media_add
 
     changes = _changes(description=description, add_tags=tags or [], remove_tags=untags or [])
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
-    record = media.add_version(db, actor, ref, file, changes, embed=not no_embed)
+    record = media_add.add_version(db, actor, ref, file, changes, embed=not no_embed)
     if json_out:
         render.print_json(record)
     else:
@@ -547,12 +572,12 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Find media by meaning: your projects' media and public media, best match first."""
-    from moviecli.services import auth, media
+    from moviecli.services import auth, media_search
 
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
-    result = media.search(
+    result = media_search.search(
         db, actor, query, project=project, media_type=media_type, page=page, limit=limit
     )
     if json_out:
@@ -596,19 +621,16 @@ def embed(
     json_out: JsonOpt = False,
 ) -> None:
     """Fill in (--pending) or rebuild the embeddings of the media you may change."""
-    from moviecli.services import auth, media
+    from moviecli.services import auth, media_search
 
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
-    bar, progress = _progress_bar()
-    if bar is not None:
-        with bar:
-            result = media.embed(
-                db, actor, project=project, pending_only=pending, progress=progress
-            )
-    else:
-        result = media.embed(db, actor, project=project, pending_only=pending)
+    result = _with_progress(
+        lambda progress: media_search.embed(
+            db, actor, project=project, pending_only=pending, progress=progress
+        )
+    )
     if json_out:
         render.print_json(result)
     else:

@@ -42,6 +42,14 @@ def visible_projects(actor: User) -> sa.ColumnElement[bool]:
     """A WHERE clause for the projects the actor may see."""
     if actor.role in ("admin", "producer"):
         return sa.true()
+    return editable_projects(actor)
+
+
+def editable_projects(actor: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the projects whose content the actor may change
+    (``can_edit_project``): creator, collaborators and admins."""
+    if is_admin(actor):
+        return sa.true()
     collaborating = sa.select(col(ProjectCollaborator.project_id)).where(
         col(ProjectCollaborator.user_id) == actor.id
     )

@@ -199,7 +199,10 @@ class MediaStore:
             staged.release()
 
     def discard(self, staged: Staged) -> None:
-        """The add failed or the file was rejected: drop the temporary."""
+        """The add failed or the file was rejected: drop the temporary (a no-op once it
+        is committed or discarded)."""
+        if staged._handle is None:
+            return
         with contextlib.suppress(OSError):
             staged.temp.unlink()
         staged.release()
@@ -378,5 +381,4 @@ def staged_files(store: MediaStore) -> Iterator[list[Staged]]:
         yield staged
     finally:
         for item in staged:
-            if item._handle is not None:
-                store.discard(item)
+            store.discard(item)

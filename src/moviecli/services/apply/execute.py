@@ -78,8 +78,9 @@ def _new_row(
 ) -> dict[str, Any]:
     """The row of a new record: its file staged in the store (a file entry) or the
     stored content's facts (a sha256 entry); its vector when the plan's text still fits."""
-    from moviecli.services import media as media_service
     from moviecli.services import probe
+    from moviecli.services.media_add import new_row
+    from moviecli.services.media_fields import filename_of, text_of
 
     entry = plan_item.entry
     if entry.path is not None:
@@ -88,7 +89,7 @@ def _new_row(
         if staged_file.sha256 != entry.sha256:
             raise Conflict(f"{entry.path} changed while apply was running", hint="run apply again")
         found, size = entry.found, staged_file.size
-        filename = entry.filename or media_service.filename_of(entry.path)
+        filename = entry.filename or filename_of(entry.path)
     else:
         extra = {
             k: plan_item.values.pop(k)
@@ -98,7 +99,7 @@ def _new_row(
             MEDIA_FAMILIES[entry.media_type], extra["mime_type"], extra["technical_data"]
         )
         size, filename = extra["size_bytes"], extra["filename"]
-    row = media_service.new_row(
+    row = new_row(
         plan_item.values,
         found,
         sha256=entry.sha256,
@@ -110,7 +111,7 @@ def _new_row(
     )
     row["id"] = plan_item.media_id
     row["visibility"] = plan_item.values.get("visibility", "private")
-    fits = plan_item.text == media_service.text_of(row)
+    fits = plan_item.text == text_of(row)
     row["embedding"] = plan_item.vector if fits else None
     return row
 
@@ -253,7 +254,7 @@ def _embed_rows(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     from moviecli.services import embeddings
-    from moviecli.services.media import text_of
+    from moviecli.services.media_fields import text_of
 
     for row, vector in zip(rows, embeddings.embed_texts([text_of(r) for r in rows]), strict=True):
         row["embedding"] = vector
@@ -263,7 +264,7 @@ def _updated_media(
     db: Database, project_plan: ProjectPlan
 ) -> dict[str, tuple[dict[str, Any], bytes | None]]:
     """New column values of the records to update, with a new vector when the text moved."""
-    from moviecli.services.media import text_of
+    from moviecli.services.media_fields import text_of
 
     out: dict[str, tuple[dict[str, Any], bytes | None]] = {}
     targets = [m for m in project_plan.media if m.action == "update"]

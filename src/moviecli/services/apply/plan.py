@@ -284,7 +284,7 @@ MEDIA_COLUMNS = (
     "visibility",
     "filename",
 )
-# The columns the embedded text is made of (media.text_of): a change re-embeds.
+# The columns the embedded text is made of (media_fields.text_of): a change re-embeds.
 EMBEDDED_COLUMNS = {
     "description",
     "tags",
@@ -331,9 +331,9 @@ def _given_columns(entry: MediaEntry) -> dict[str, Any]:
 def _check_media_values(
     values: dict[str, Any], episodes: int | None, place: str, problems: dict[str, str]
 ) -> dict[str, Any]:
-    from moviecli.services import media as media_service
+    from moviecli.services import media_fields
 
-    fields = media_service.AssetFields(
+    fields = media_fields.AssetFields(
         media_type=values["media_type"],
         description=values.get("description") or "",
         tags=values.get("tags") or (),
@@ -344,7 +344,7 @@ def _check_media_values(
         status=values.get("status") or "active",
     )
     try:
-        return media_service.validate_fields(
+        return media_fields.validate_fields(
             fields, cast(Any, SimpleNamespace(episode_count=episodes))
         )
     except ValidationFailed as exc:
@@ -425,7 +425,7 @@ def _plan_stored(
     problems: dict[str, str],
 ) -> tuple[MediaPlan, ItemPlan]:
     """An entry whose content the project holds already: update its metadata."""
-    from moviecli.services import media as media_service
+    from moviecli.services.media_fields import text_of
 
     given = _given_columns(item)
     style = item.style_reference or item.media_type == "style_reference"
@@ -450,7 +450,7 @@ def _plan_stored(
     action = "update" if changes else "unchanged"
     plan_item = MediaPlan(item, action, found.id, given, style)
     if EMBEDDED_COLUMNS & {c for c, v in given.items() if getattr(found, c) != v}:
-        plan_item.text = media_service.text_of({**found.model_dump(), **given})
+        plan_item.text = text_of({**found.model_dump(), **given})
     return plan_item, ItemPlan("media", found.filename, action, changes)
 
 
@@ -465,6 +465,7 @@ def _plan_new(
     (sha256) content the actor may see elsewhere in the database."""
     from moviecli.services import media as media_service
     from moviecli.services import probe
+    from moviecli.services.media_fields import filename_of, text_of
 
     given = _given_columns(item)
     style = item.style_reference or item.media_type == "style_reference"
@@ -475,7 +476,7 @@ def _plan_new(
         except probe.Rejected as exc:
             problems.setdefault(f"{item.place}.file", str(exc))
             return None
-        name = item.filename or media_service.filename_of(item.path)
+        name = item.filename or filename_of(item.path)
     else:
         source = session.exec(
             select(Media).where(
@@ -500,5 +501,5 @@ def _plan_new(
         values["visibility"] = given["visibility"]
     plan_item = MediaPlan(item, "create", new_id(), values, style)
     if values:
-        plan_item.text = media_service.text_of({**values, "filename": name})
+        plan_item.text = text_of({**values, "filename": name})
     return plan_item, ItemPlan("media", name, "create")

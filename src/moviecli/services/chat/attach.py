@@ -57,7 +57,7 @@ def attach_files(
     inferred from the file's family and the project's current step.
     """
     from moviecli.enums import MEDIA_TYPES
-    from moviecli.services import media, probe
+    from moviecli.services import media_add, media_fields, probe
 
     if attach_type is not None and attach_type not in MEDIA_TYPES:
         raise ValidationFailed(
@@ -81,8 +81,8 @@ def attach_files(
         by_type.setdefault(kind, []).append(index)
     attached: dict[int, tuple[str, str, str]] = {}
     for kind, indexes in by_type.items():
-        result = media.add_files(
-            db, actor, project.id, [files[i] for i in indexes], media.AssetFields(kind)
+        result = media_add.add_files(
+            db, actor, project.id, [files[i] for i in indexes], media_fields.AssetFields(kind)
         )
         for index, added in zip(indexes, result.files, strict=True):
             if added.media is None:
