@@ -162,6 +162,68 @@ def turn_times(url: str, session_id: str, turns: int) -> tuple[list[float], list
     return wall, cpu
 
 
+def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
+    """Whole chat turns inside this process through a real OpenAI-compatible server:
+    llama-cpp-python's server with SmolLM2-135M-Instruct (the ``llm`` extra, see
+    scripts/install-llm), started here on 127.0.0.1 as the tests start it. Wall time of
+    the turn, and until the first piece of the reply streamed; the same session as the
+    built-in turns."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.llmserver import MODEL_NAME, LlamaServer, missing
+
+    why = missing()
+    if why is not None or turns <= 0:
+        return {"skipped": why or "--llm-turns 0"}
+    from moviecli.services import chat, resolve
+    from moviecli.services.assistant.openai import OpenAIBackend
+    from moviecli.storage.db import database
+
+    db = database(url)
+    with db.session() as session:
+        user = resolve.user_by_email(session, _data.ADMIN_EMAIL)
+    assert user is not None
+    with tempfile.TemporaryDirectory(prefix="moviecli-llama-") as logs:
+        server = LlamaServer(Path(logs)).start()
+        try:
+            backend = OpenAIBackend(base_url=server.url, model=MODEL_NAME, timeout=120)
+            wall, first = [], []
+            for i in range(turns + 1):
+                started = time.perf_counter()
+                firsts: list[float] = []
+
+                def on_chunk(piece: str, firsts: list[float] = firsts) -> None:
+                    if not firsts and piece.strip():
+                        firsts.append(time.perf_counter())
+
+                chat.take_turn(
+                    db,
+                    user,
+                    chat.TurnRequest(message=f"The crew rehearses the vault scene, take {i}."),
+                    session_ref=session_id,
+                    backend=backend,
+                    on_chunk=on_chunk,
+                )
+                if i >= 1:  # the first turn warms the server's prompt cache
+                    wall.append(time.perf_counter() - started)
+                    first.append((firsts[0] if firsts else time.perf_counter()) - started)
+        finally:
+            server.stop()
+    return {
+        "model": MODEL_NAME,
+        "server": "llama-cpp-python " + _version("llama-cpp-python"),
+        "turns": len(wall),
+        "medianSeconds": round(statistics.median(wall), 2),
+        "maxSeconds": round(max(wall), 2),
+        "firstPieceMedianSeconds": round(statistics.median(first), 2),
+    }
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    return metadata.version(dist)
+
+
 def bulk_adds(
     moviecli: str, env: dict[str, str], work: Path, files: int, runs: int, *, embed: bool = True
 ) -> list[float]:
@@ -247,6 +309,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="data size (0.1: a quick run)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command")
     parser.add_argument("--turns", type=int, default=50, help="timed in-process chat turns")
+    parser.add_argument(
+        "--llm-turns", type=int, default=5, help="timed chat turns through the real model server"
+    )
     parser.add_argument(
         "--add-runs", type=int, default=3, help="runs of the bulk media add and of apply"
     )
@@ -386,6 +451,8 @@ def measure(
 
     print(f"chat turns inside the process ({args.turns}) …", flush=True)
     turns, turns_cpu = turn_times(built.url, big, args.turns)
+    print(f"chat turns through the model server ({args.llm_turns}) …", flush=True)
+    llm_turns = llm_turn_times(built.url, big, args.llm_turns)
     files = max(10, round(1000 * args.scale))
     print(f"media add of {files} files, {args.add_runs} runs …", flush=True)
     with tempfile.TemporaryDirectory(prefix="moviecli-run-files-") as work:
@@ -463,6 +530,7 @@ def measure(
             "met": turn_median < TURN_MS,
             "session": f"{built.big_session_messages:,} messages",
         },
+        "llmTurn": llm_turns,
         "mediaAdd": {
             "files": files,
             "secondsRuns": [round(s, 2) for s in adds],
@@ -533,6 +601,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"{turn['medianMs']:.1f} ms, p90 {turn['p90Ms']:.1f} ms, CPU {turn['cpuMedianMs']:.1f} "
         f"ms (target < {turn['target']:.0f} ms): {'ok' if turn['met'] else 'MISSED'}"
     )
+    print(f"chat turn through the model server: {_llm_line(report['llmTurn'])}")
     add = report["mediaAdd"]
     print(
         f"media add of {add['files']} files (distinct texts embedded), one process: median "
@@ -546,6 +615,16 @@ def print_report(report: dict[str, Any]) -> None:
         f"s ({ap['cpuMedianSeconds']:.2f} s CPU), {ap['projectsPerS']:.0f} projects/s "
         f"({ap['projectsPerCpuS']:.0f} per CPU second; target >= {ap['target']:.0f}): "
         f"{'ok' if ap['met'] else 'MISSED'}; unchanged re-apply {ap['unchangedSeconds']:.2f} s"
+    )
+
+
+def _llm_line(llm: dict[str, Any]) -> str:
+    if "skipped" in llm:
+        return f"not measured ({llm['skipped']})"
+    return (
+        f"median {llm['medianSeconds']:.2f} s, slowest {llm['maxSeconds']:.2f} s, first piece "
+        f"of the reply after {llm['firstPieceMedianSeconds']:.2f} s ({llm['turns']} turns, "
+        f"{llm['model']} on {llm['server']}, 2 threads)"
     )
 
 
@@ -592,6 +671,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{turn['p90Ms']:.1f} ms, CPU {turn['cpuMedianMs']:.1f} ms (target < "
         f"{turn['target']:.0f} ms"
         f"{', met' if turn['met'] else ', missed'})",
+        f"- chat turn through the model server: {_llm_line(report['llmTurn'])}",
         f"- `media add` of {add['files']:,} files, each with its own text to embed, one "
         f"process: {add['medianSeconds']:.1f} s, {add['filesPerS']:.0f} files/s (target ≥ "
         f"{add['target']:.0f}{', met' if add['met'] else ', missed'}); with `--no-embed` "

@@ -30,12 +30,24 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"moviecli backend: {BACKEND}"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _deselected_here(item: pytest.Item) -> bool:
     other = "sqlite_only" if BACKEND == "postgresql" else "postgres_only"
-    deselected = [item for item in items if item.get_closest_marker(other)]
+    if item.get_closest_marker(other):
+        return True
+    # The real model server's tests run in the SQLite pass only (tests/llmserver.py says
+    # why); MOVIECLI_LLM_ON_POSTGRES=1 runs them in the PostgreSQL pass too.
+    return (
+        BACKEND == "postgresql"
+        and item.get_closest_marker("llm_server") is not None
+        and os.environ.get("MOVIECLI_LLM_ON_POSTGRES") != "1"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselected = [item for item in items if _deselected_here(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if not _deselected_here(item)]
 
 
 # --- PostgreSQL databases ---------------------------------------------------------------------

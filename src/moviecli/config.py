@@ -138,7 +138,19 @@ KEYS: dict[str, Key] = {
         ),
         Key("chat.model", "model name for the openai backend", _nonempty),
         Key("chat.api_key_env", "name of the env var holding the API key", _nonempty),
-        Key("chat.timeout", "seconds to wait for the openai backend", _positive_int, 60),
+        Key(
+            "chat.timeout",
+            "seconds the openai backend waits for the server (to connect, for the first "
+            "piece of the answer, between two pieces)",
+            _positive_int,
+            60,
+        ),
+        Key(
+            "chat.max_tokens",
+            "most tokens the model may write in one answer (openai backend)",
+            _positive_int,
+            600,
+        ),
     ]
 }
 

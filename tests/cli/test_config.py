@@ -8,8 +8,8 @@ import tomllib
 import pytest
 
 KNOWN = (
-    "auth.token_days, chat.api_key_env, chat.backend, chat.base_url, chat.model, "
-    "chat.timeout, database.url, media.store"
+    "auth.token_days, chat.api_key_env, chat.backend, chat.base_url, chat.max_tokens, "
+    "chat.model, chat.timeout, database.url, media.store"
 )
 
 
@@ -31,13 +31,14 @@ def test_show_defaults_without_a_file(cli, home):
         "chat.model": None,
         "chat.api_key_env": None,
         "chat.timeout": 60,
+        "chat.max_tokens": 600,
     }
     assert not (home / "config.toml").exists()
 
     plain = cli("config", "show").stdout.splitlines()
     assert plain[0] == "key\tvalue\tmeaning"
     assert "auth.token_days\t30\tdays a login token stays valid" in plain
-    assert len(plain) == 9
+    assert len(plain) == 10
 
 
 def test_set_get_unset_round_trip(cli, home):

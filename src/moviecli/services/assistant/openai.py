@@ -36,6 +36,7 @@ class OpenAIBackend:
     model: str
     api_key: str | None = None
     timeout: float = 60.0
+    max_tokens: int = 600
     name: str = "openai"
 
     @classmethod
@@ -55,6 +56,7 @@ class OpenAIBackend:
             model=str(model),
             api_key=os.environ.get(key_env) if key_env else None,
             timeout=float(config.get_value("chat.timeout", data)),
+            max_tokens=int(config.get_value("chat.max_tokens", data)),
         )
 
     def messages(self, ctx: ReplyContext) -> list[dict[str, str]]:
@@ -101,14 +103,41 @@ class OpenAIBackend:
         return out
 
     def reply(self, ctx: ReplyContext, on_chunk: Callable[[str], None] | None = None) -> str:
+        body = {
+            "model": self.model,
+            "messages": self.messages(ctx),
+            "stream": True,
+            "max_tokens": self.max_tokens,
+        }
+        text = self.complete(body, on_chunk).strip()
+        if not text:
+            raise BackendFailed(f"{self.url} sent an empty reply")
+        return text
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def complete(self, body: dict[str, Any], on_piece: Callable[[str], None] | None) -> str:
+        """POST ``body`` and return the model's text, each piece given to ``on_piece`` as
+        it arrives (a streamed answer) or all at once (a server that answers in one JSON).
+
+        ``timeout`` bounds every wait: for the connection, for the first byte of the
+        answer and between two pieces of it; a reply may stream for longer than that.
+        """
         import httpx
 
         headers = {"Accept": "text/event-stream, application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        body = {"model": self.model, "messages": self.messages(ctx), "stream": True}
-        url = f"{self.base_url}/chat/completions"
+        url = self.url
         parts: list[str] = []
+
+        def take(piece: str) -> None:
+            parts.append(piece)
+            if on_piece is not None:
+                on_piece(piece)
+
         try:
             with (
                 httpx.Client(timeout=httpx.Timeout(self.timeout)) as client,
@@ -116,32 +145,38 @@ class OpenAIBackend:
             ):
                 if response.status_code >= 400:
                     response.read()
-                    raise BackendFailed(
+                    raise HTTPStatusFailed(
+                        response.status_code,
                         f"{url} answered HTTP {response.status_code}: "
-                        f"{_short(response.text) or response.reason_phrase}"
+                        f"{_short(response.text) or response.reason_phrase}",
                     )
                 kind = response.headers.get("content-type", "")
                 if "text/event-stream" in kind:
                     for piece in _sse_content(response.iter_lines()):
-                        parts.append(piece)
-                        if on_chunk is not None:
-                            on_chunk(piece)
+                        take(piece)
                 else:
                     response.read()
-                    piece = _message_content(response.json())
-                    parts.append(piece)
-                    if on_chunk is not None:
-                        on_chunk(piece)
+                    take(_message_content(response.json()))
         except httpx.TimeoutException:
             raise BackendFailed(f"{url} did not answer within {self.timeout:g} s") from None
+        except httpx.ConnectError as exc:
+            raise BackendFailed(f"cannot reach {url}: {_short(str(exc))}") from None
         except httpx.HTTPError as exc:
-            raise BackendFailed(f"cannot reach {url}: {exc}") from None
+            said = f" after {len(''.join(parts))} characters" if parts else ""
+            raise BackendFailed(
+                f"{url} broke off the answer{said}: {_short(str(exc)) or type(exc).__name__}"
+            ) from None
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise BackendFailed(f"unreadable answer from {url}: {exc}") from None
-        text = "".join(parts).strip()
-        if not text:
-            raise BackendFailed(f"{url} sent an empty reply")
-        return text
+            raise BackendFailed(f"unreadable answer from {url}: {_short(str(exc))}") from None
+        return "".join(parts)
+
+
+class HTTPStatusFailed(BackendFailed):
+    """The endpoint answered with an HTTP error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _sse_content(lines: Iterator[str]) -> Iterator[str]:
