@@ -151,6 +151,7 @@ def db_url(home: Path, template_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = home / "moviecli.db"
         shutil.copyfile(template_url.removeprefix("sqlite:///"), target)
+        target.chmod(0o600)  # as moviecli makes it (db check warns about anything else)
         yield f"sqlite:///{target}"
 
 

@@ -104,6 +104,23 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _absolute_path(value: str) -> str:
+    """A directory named the same from wherever a command runs (a relative store would
+    follow the working directory: records everywhere, their files in one place only)."""
+    if not Path(_nonempty(value)).expanduser().is_absolute():
+        raise ValueError("must be an absolute path (or start with ~)")
+    return value
+
+
+def _bool(value: str) -> bool:
+    folded = value.strip().lower()
+    if folded in ("true", "yes", "on", "1"):
+        return True
+    if folded in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
@@ -123,7 +140,13 @@ KEYS: dict[str, Key] = {
     k.name: k
     for k in [
         Key("database.url", "database URL (sqlite:///PATH or postgresql+psycopg://…)", _db_url),
-        Key("media.store", "directory of the content-addressed media store", _nonempty),
+        Key("media.store", "directory of the content-addressed media store", _absolute_path),
+        Key(
+            "media.group_access",
+            "true: the store's group may read and change it (a team's shared store)",
+            _bool,
+            False,
+        ),
         Key("auth.token_days", "days a login token stays valid", _positive_int, 30),
         Key(
             "chat.backend",

@@ -9,7 +9,7 @@ import pytest
 
 KNOWN = (
     "auth.token_days, chat.api_key_env, chat.backend, chat.base_url, chat.max_tokens, "
-    "chat.model, chat.timeout, database.url, media.store"
+    "chat.model, chat.timeout, database.url, media.group_access, media.store"
 )
 
 

@@ -83,17 +83,27 @@ def test_history_of_an_empty_database_marks_nothing_current(cli, empty_db):
 # --- check ---------------------------------------------------------------------------------
 
 
-def test_check_a_fresh_database(cli, db_url):
+def test_check_a_fresh_database(cli, db_url, home):
     result = cli("db", "check")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
         f"schema revision: {HEAD}\nschema matches the models\nintegrity: ok\n"
+        f"store: {home / 'media'}, 0 files, ok\n"
     )
     assert cli("db", "check", "--json").json() == {
         "revision": HEAD,
         "ok": True,
         "schemaDifferences": [],
         "integrity": ["ok"],
+        "store": {
+            "root": str(home / "media"),
+            "files": 0,
+            "missing": [],
+            "unreferenced": [],
+            "corrupt": [],
+            "pending": 0,
+        },
+        "warnings": [],
     }
 
 

@@ -628,9 +628,7 @@ def test_export(cli: Any, project: dict, files: Path, tmp_path: Path) -> None:
     assert (out / "a.png").read_bytes() == path.read_bytes()
     again = cli("media", "export", record["id"], str(out))
     assert again.exit_code == 5
-    assert (
-        again.stderr == f"Error: {out / 'a.png'} already exists (pass --force to overwrite it)\n"
-    )
+    assert again.stderr == f"Error: {out / 'a.png'} already exists (pass --force to replace it)\n"
     forced = cli("media", "export", record["id"], str(out / "a.png"), "--force", "--json")
     assert forced.json()["path"] == str(out / "a.png")
     nodir = cli("media", "export", record["id"], str(tmp_path / "no" / "x.png"))

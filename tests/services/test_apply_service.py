@@ -456,7 +456,9 @@ def test_export_data_shape(database: Any, ada: Any, make_user: Any, files: Path)
         actor = session.get(User, ada.id)
         assert actor is not None
         beta = apply.export_project(session, actor, "Beta")
-        alpha = apply.export_project(session, actor, "Alpha", media_dir=files / "out", base=files)
+        alpha = apply.export_project(
+            session, actor, "Alpha", media_dir=files / "out", output=files / "alpha.toml"
+        )
     (entry,) = beta.data["project"]
     assert entry["title"] == "Beta"
     assert entry["genre"] == "comedy"
@@ -476,7 +478,7 @@ def test_export_data_shape(database: Any, ada: Any, make_user: Any, files: Path)
     assert [m["file"] for m in entry["media"]] == ["out/look.png", "out/theme.wav"]
     assert "styleReference" not in entry["media"][0]  # a style_reference is one already
     assert entry["media"][0]["tags"] == ["noir"]
-    assert [target for _, target in alpha.files] == [
+    assert [target for _, target, _ in alpha.files] == [
         files / "out" / "look.png",
         files / "out" / "theme.wav",
     ]

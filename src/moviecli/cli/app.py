@@ -156,6 +156,9 @@ class MovieCliGroup(LazyGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from moviecli import files
+
+        files.make_private()  # before anything is written: every file owner-only
         argv = list(sys.argv[1:] if args is None else args)
         want_json = "--json" in argv
         # Arguments that are not UTF-8 (Linux hands them over as lone surrogates) are echoed

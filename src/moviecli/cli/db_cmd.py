@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from moviecli import render
 from moviecli.cli.env import JsonOpt, env
 from moviecli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from moviecli.services.dbadmin import CheckResult
 
 app = typer.Typer(help="Database schema, checks and backups.", no_args_is_help=True)
 
@@ -86,9 +90,12 @@ def history(json_out: JsonOpt = False) -> None:
 
 @app.command("check")
 def check(json_out: JsonOpt = False) -> None:
-    """Compare the schema with the code's models and run the integrity check.
+    """Check the database and the media store.
 
-    Exits 6 when anything differs or the integrity check fails.
+    The schema against the code's models, the database's integrity check, and the store
+    against the records: every record's file present and its bytes what its sha256 says
+    (each file read once), no file without a record. Exits 6 when anything is wrong;
+    warns when other users can read the database file.
     """
     from moviecli.services import dbadmin
 
@@ -102,20 +109,43 @@ def check(json_out: JsonOpt = False) -> None:
                 "ok": result.ok,
                 "schemaDifferences": result.schema_differences,
                 "integrity": result.integrity,
+                "store": render.jsonable(result.store),
+                "warnings": result.warnings,
             }
         )
     else:
-        render.say(f"schema revision: {result.revision}")
-        render.say(
-            "schema matches the models"
-            if not result.schema_differences
-            else "schema differs from the models:"
-        )
-        for diff in result.schema_differences:
-            render.say(f"  {diff}")
-        render.say("integrity: " + "; ".join(result.integrity))
+        _report_check(result)
     if not result.ok:
         raise typer.Exit(ExitCode.STORAGE)
+
+
+def _report_check(result: CheckResult) -> None:
+    render.say(f"schema revision: {result.revision}")
+    render.say(
+        "schema matches the models"
+        if not result.schema_differences
+        else "schema differs from the models:"
+    )
+    for diff in result.schema_differences:
+        render.say(f"  {diff}")
+    render.say("integrity: " + "; ".join(result.integrity))
+    store = result.store
+    if store is not None:
+        state = "ok" if store.ok else "problems below"
+        render.say(f"store: {render.one_line(store.root)}, {store.files} files, {state}")
+        for record in store.missing:
+            render.say(f"store: the file of {record} is missing")
+        for record in store.corrupt:
+            render.say(f"store: the file of {record} does not match its sha256")
+        for sha in store.unreferenced:
+            render.say(f"store: no record uses the file {sha}")
+        if store.pending:
+            render.say(
+                f"store: {store.pending} interrupted operations "
+                "(the next media command finishes them)"
+            )
+    for warning in result.warnings:
+        render.say(f"warning: {render.one_line(warning)}")
 
 
 @app.command("backup")

@@ -667,21 +667,25 @@ def export(
         metavar="DIR",
         help="Copy the media files into DIR and name them in the file (toml).",
     ),
+    force: bool = typer.Option(False, "--force", help="Replace files that exist."),
 ) -> None:
     """Export a project (stdout by default); the toml is an apply file.
 
     Without --with-media, media entries carry their sha256 and apply matches them against
-    media already in the database.
+    media already in the database. Files are written owner-only; nothing that exists is
+    replaced without --force (exit 5 names the first ones), and a failed export (a full
+    disk) leaves none of its files behind.
     """
     import json
 
     from moviecli.services import apply as apply_service
-    from moviecli.services import projects
+    from moviecli.services import media, projects
 
     if fmt not in ("toml", "json"):
         raise ValidationFailed({"format": f"{fmt!r} is not one of: toml, json"})
     if fmt == "json" and with_media is not None:
         raise ValidationFailed({"withMedia": "goes with --format toml (an apply file)"})
+    copies: list[tuple[str, Path, str]] = []
     if fmt == "json":
         with acting() as (session, actor):
             detail = projects.show(session, actor, project)
@@ -689,23 +693,17 @@ def export(
     else:
         import tomli_w
 
-        from moviecli.services.store import MediaStore
-
-        base = output.parent if output is not None else None
-        if with_media is not None:
-            with_media.mkdir(parents=True, exist_ok=True)
         with acting() as (session, actor):
             exported = apply_service.export_project(
-                session, actor, project, media_dir=with_media, base=base
+                session, actor, project, media_dir=with_media, output=output
             )
-        store = MediaStore.default()
-        for sha256, target in exported.files:
-            store.export(sha256, target)
+        copies = exported.files
         text = tomli_w.dumps(exported.data)
+    written = (output, text.encode("utf-8")) if output is not None else None
+    media.write_export(copies, force=force, directory=with_media, output=written)
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
     render.note(f"Wrote {output}", quiet=env.quiet)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,8 @@ from moviecli.storage.db import Database, storage_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from moviecli.services.store import MediaStore, StoreReport
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -104,14 +106,45 @@ class CheckResult:
     revision: str | None
     schema_differences: list[str]
     integrity: list[str]
+    store: StoreReport | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.schema_differences and self.integrity == ["ok"]
+        store_ok = self.store is None or self.store.ok
+        return not self.schema_differences and self.integrity == ["ok"] and store_ok
 
 
-def check(db: Database) -> CheckResult:
-    """Compare the models with the database's schema and run the integrity check."""
+def check(db: Database, store: MediaStore | None = None) -> CheckResult:
+    """Compare the models with the database's schema, run the integrity check, and check
+    the media store against the records (every file hashed: ``MediaStore.check``); warn
+    about a database file other users can read."""
+    from moviecli.services.store import MediaStore
+
+    result = _check_schema(db)
+    result.store = (store or MediaStore.default()).check(db)
+    result.warnings = readable_database_files(db)
+    return result
+
+
+def readable_database_files(db: Database) -> list[str]:
+    """A warning per SQLite file (the database, its -wal and -shm) other users can read."""
+    from moviecli import files
+
+    if db.sqlite_path is None:
+        return []
+    found = []
+    for path in (db.sqlite_path, *(db.sqlite_path.with_name(db.sqlite_path.name + s)
+                                  for s in ("-wal", "-shm"))):  # fmt: skip
+        if files.others_can_read(path):
+            mode = path.stat().st_mode & 0o777
+            found.append(
+                f"other users can read the database {path} (mode {mode:04o}; chmod 600 it)"
+            )
+    return found
+
+
+def _check_schema(db: Database) -> CheckResult:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel

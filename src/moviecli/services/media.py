@@ -12,6 +12,7 @@ checked), ``media_add`` (``media add`` and ``media version``: files into the sto
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +22,29 @@ from typing import TYPE_CHECKING, Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from moviecli import files
 from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, MEDIA_TYPES
-from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
+from moviecli.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    UsageError,
+    ValidationFailed,
+)
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, utcnow
 from moviecli.services import access
 from moviecli.services import projects as project_service
-from moviecli.services.media_fields import TEXT_COLUMNS, Changes, text_of, validate_changes
+from moviecli.services.media_fields import (
+    TEXT_COLUMNS,
+    Changes,
+    export_name,
+    text_of,
+    validate_changes,
+)
 from moviecli.services.pagination import Page, check_page, paginate
 from moviecli.services.resolve import by_id_or_prefix
-from moviecli.services.store import MediaStore, lock_contents
+from moviecli.services.store import MediaStore, describe_record, lock_contents
 
 if TYPE_CHECKING:
     from moviecli.storage.db import Database
@@ -225,21 +240,80 @@ def export(
     force: bool = False,
     store: MediaStore | None = None,
 ) -> tuple[MediaPublic, Path]:
-    """Copy the stored file out: into DEST when it is a directory, else to DEST."""
+    """Copy the stored file out: into DEST when it is a directory (under the record's name,
+    made safe: ``export_name``), else to DEST. Verified as it is copied (exit 6 when the
+    stored bytes are not the record's); an existing file is kept unless ``force`` (exit 5)."""
     store = store or MediaStore.default()
     media = resolve(session, actor, ref)
-    # Into a directory under the record's name; a name that could leave the directory
-    # (an old record, a database edited by hand) falls back to the record's id.
-    name = Path(media.filename).name
-    if name in ("", ".", ".."):
-        name = media.id
-    target = dest / name if dest.is_dir() else dest
+    target = dest / export_name(media.filename, media.id) if dest.is_dir() else dest
     if not target.parent.is_dir():
         raise UsageError(f"no such directory: {target.parent}")
-    if target.exists() and not force:
-        raise Conflict(f"{target} already exists", hint="pass --force to overwrite it")
-    store.export(media.sha256, target)
+    files.require_replaceable(target)
+    if files.exists(target) and not force:
+        raise Conflict(f"{target} already exists", hint="pass --force to replace it")
+    store.export(media.sha256, target, record=describe(media), force=force)
     return public(media), target
+
+
+def write_export(
+    copies: Sequence[tuple[str, Path, str]],
+    *,
+    force: bool,
+    directory: Path | None = None,
+    output: tuple[Path, bytes] | None = None,
+    store: MediaStore | None = None,
+) -> None:
+    """Write an export (``project export``): the stored files ``copies`` (sha256, target,
+    record) into ``directory``, then the exported file ``output``; all of it or nothing.
+
+    Without ``force`` nothing that exists is replaced: every target is checked before
+    anything is written, and the first ones that exist are named (exit 5). A failure on
+    the way (a full disk, a stored file changed on disk: exit 6) removes every file this
+    call made; files that ``force`` replaced keep their new, whole content.
+    """
+    targets = [target for _, target, _ in copies] + ([output[0]] if output else [])
+    for target in targets:
+        files.require_replaceable(target)
+    if not force:
+        taken = [str(t) for t in targets if files.exists(t)]
+        if taken:
+            shown = ", ".join(taken[:3]) + (
+                f" and {len(taken) - 3} more" if len(taken) > 3 else ""
+            )
+            raise Conflict(f"{shown} would be overwritten", hint="pass --force to replace them")
+    store = store or MediaStore.default()
+    if copies:
+        store.check_root()
+    if directory is not None:
+        _make_directory(directory)
+    made: list[Path] = []
+    try:
+        for sha256, target, record in copies:
+            fresh = not files.exists(target)
+            store.export(sha256, target, record=record, force=force)
+            if fresh:
+                made.append(target)
+        if output is not None:
+            files.write_private(output[0], output[1], force=force)
+    except BaseException:
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{directory} is not a directory") from None
+    except OSError as exc:
+        raise StorageError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+
+
+def describe(media: Media) -> str:
+    """How messages name a media record."""
+    return describe_record(media.id, media.filename)
 
 
 # --- changing --------------------------------------------------------------------------------

@@ -102,14 +102,19 @@ def expand_paths(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path, 
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root) / f for f in files if not f.startswith("."))
-            out.extend((p, None) for p in sorted(found))
-        elif not path.exists():
-            out.append((path, "no such file"))
-        elif not path.is_file():
-            out.append((path, "not a regular file"))
+            out.extend((p, _not_a_file(p)) for p in sorted(found))
         else:
-            out.append((path, None))
+            out.append((path, _not_a_file(path)))
     return out
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (a FIFO would block the reader), or None."""
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "not a regular file"
+    return None
 
 
 @dataclass
@@ -384,6 +389,9 @@ def add_version(
         _require_newest(session, old)
         new_values = validate_changes(old, changes or Changes(), project)
     store.recover(db)
+    problem = _not_a_file(path)
+    if problem is not None:
+        raise UsageError(f"{path}: {problem}")
     try:
         found = probe.probe(path, old.media_type)
     except probe.Rejected as exc:

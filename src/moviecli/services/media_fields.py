@@ -250,6 +250,44 @@ def filename_of(path: Path) -> str:
     return (stem[: 254 - len(ext)] + dot + ext) if dot and len(ext) < 20 else name[:255]
 
 
+def export_name(filename: str, fallback: str) -> str:
+    """A record's name as a file name in a directory of the user's (``media export``,
+    ``project export --with-media``). Names come from the database, which anyone with
+    write access may have edited: no way out of the directory ("/" and NUL become "_"),
+    nothing hidden (leading dots and spaces go), at most 255 bytes; ``fallback`` (the
+    record's id) when nothing is left ("..")."""
+    name = re.sub(r"[/\\\x00]", "_", filename).lstrip(". ")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 20:
+        stem, dot, ext = name, "", ""
+    while len((stem + dot + ext).encode("utf-8")) > 255:
+        stem = stem[:-1]
+    return (stem + dot + ext) if stem else fallback
+
+
+class ExportNames:
+    """Distinct file names for the media of one export directory: two records with one
+    name get distinct files (the second prefixed with its content's sha256), compared as
+    the file system may (case-insensitively), and never a ``reserved`` name (the exported
+    apply file beside them)."""
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        from moviecli.text import fold
+
+        self._fold = fold
+        self._used = {fold(name) for name in reserved}
+
+    def pick(self, filename: str, sha256: str, media_id: str) -> str:
+        for candidate in (filename, f"{sha256[:8]}-{filename}", f"{media_id}-{filename}"):
+            name = export_name(candidate, media_id)
+            if self._fold(name) not in self._used:
+                break
+        self._used.add(self._fold(name))
+        return name
+
+
 def embedding_text(
     *,
     description: str,

@@ -104,7 +104,7 @@ def _to_embed(
 class SearchHit:
     media: MediaPublic
     similarity: float
-    project_title: str = ""
+    project_title: str = ""  # empty when the actor may not see the project
 
 
 def _check_search(query: str, media_type: str | None, page: int, limit: int) -> None:
@@ -162,7 +162,7 @@ def search(
     scores = (
         view.vectors[rows] @ vector if total < len(mask) // 2 else (view.vectors @ vector)[rows]
     )
-    scores = np.clip(scores, 0.0, 1.0)
+    scores = np.nan_to_num(np.clip(scores, 0.0, 1.0))  # a damaged vector ranks last
     keep = min(stop, total)
     top = np.argpartition(-scores, keep - 1)[:keep] if keep < total else np.arange(total)
     top = top[np.lexsort((view.ids[rows[top]], -scores[top]))][start:stop]
@@ -173,13 +173,15 @@ def search(
 
 
 def _hits(session: Session, actor: User, similarity: dict[str, float]) -> list[SearchHit]:
-    """The records of the ranked ids, in rank order, each with its project's title."""
+    """The records of the ranked ids, in rank order, each with its project's title when
+    the actor may see the project (a public asset of a project they cannot see: none)."""
+    visible = sa.case((access.visible_projects(actor), True), else_=False)
     rows = session.exec(
-        select(Media, Project.title)
+        select(Media, Project.title, visible)
         .join(Project, col(Project.id) == col(Media.project_id))
         .where(col(Media.id).in_(list(similarity)), visible_media(actor))
     ).all()
-    found = {m.id: (m, title) for m, title in rows}
+    found = {m.id: (m, title if seen else "") for m, title, seen in rows}
     return [
         SearchHit(public(found[i][0]), similarity[i], found[i][1])
         for i in similarity

@@ -139,6 +139,9 @@ class SearchIndex:
             return None
         if state.get("format") != FORMAT or state.get("model") != MODEL_ID:
             return None
+        gen = state.get("gen")
+        if not (isinstance(gen, str) and len(gen) == 12 and gen.isalnum() and gen.islower()):
+            return None  # a name made by _write, nothing else (no "../" from a hand edit)
         return state
 
     def _load(self, gen: str, *, with_prev: bool = False) -> tuple[View, Any] | None:
@@ -152,6 +155,13 @@ class SearchIndex:
         except (OSError, ValueError, KeyError):
             return None
         if len(arrays) != len(View.__dataclass_fields__) - 1:
+            return None
+        # A damaged or foreign generation is built again, never ranked with.
+        rows = vectors.shape[0] if vectors.ndim == 2 else -1
+        if vectors.dtype != np.float32 or vectors.shape[1:] != (DIM,):
+            return None
+        lengths = {len(a) for name, a in arrays.items() if name != "projects"}
+        if lengths - {rows} or (prev is not None and len(prev) != rows):
             return None
         return View(vectors=vectors, **arrays), prev
 

@@ -24,6 +24,18 @@ after (and renames its own copy into place).
 
 Recovery runs at the start of every media command that touches the store; it only looks
 at ``tmp/`` and ``gc/``, which are empty in the normal case.
+
+A record that borrows a stored file it brings no copy of (an apply entry naming content
+by ``sha256``) is inserted only after ``missing`` has found the file in place under the
+same content locks (issue 13 item 1): collection unlinks under those locks too, so the
+file is either gone before (the insert is refused) or kept after (the record exists).
+
+Reading trusts nothing on disk (a shared store is a directory others can write): every
+read for an export, an apply or ``db check`` hashes the bytes as it streams them and
+refuses a file whose hash is not its name (exit 6, naming the record).
+
+Files are owner-only (0600, directories 0700); ``media.group_access`` opens the store to
+its group (0640 and 2770: members add, read and delete, nobody else reads).
 """
 
 from __future__ import annotations
@@ -34,7 +46,7 @@ import fcntl
 import hashlib
 import os
 import secrets
-import shutil
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -43,7 +55,8 @@ from typing import IO, TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from moviecli.errors import StorageError
+from moviecli import files
+from moviecli.errors import Conflict, StorageError
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -82,11 +95,13 @@ class Staged:
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, group_access: bool = False) -> None:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
         self.gc = root / "gc"
+        self.file_mode = 0o640 if group_access else 0o600
+        self.dir_mode = 0o2770 if group_access else 0o700
         self._made: set[Path] = set()
         self._ready = False
 
@@ -94,11 +109,15 @@ class MediaStore:
     def default(cls) -> MediaStore:
         from moviecli import config
 
-        return cls(config.media_store())
+        return cls(config.media_store(), group_access=bool(config.get_value("media.group_access")))
 
     # --- paths -------------------------------------------------------------------------------
 
     def path(self, sha256: str) -> Path:
+        """Where the content lives. A sha256 comes from the database, which a hand edit
+        may have made anything ("../../x"): only a hex digest names a file here."""
+        if not is_sha256(sha256):
+            raise StorageError(f"{sha256[:80]!r} is not a sha256", hint="run moviecli db check")
         return self.objects / sha256[:2] / sha256
 
     def has(self, sha256: str) -> bool:
@@ -107,15 +126,32 @@ class MediaStore:
     def _ensure(self) -> None:
         if self._ready:
             return
+        self.check_root()
         try:
-            for directory in (self.objects, self.tmp, self.gc):
-                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for directory in (self.root, self.objects, self.tmp, self.gc):
+                self._mkdir(directory, parents=True)
             self._ready = True
         except OSError as exc:
             raise StorageError(
                 f"cannot use the media store {self.root}: {exc.strerror}",
                 hint="check media.store in config.toml and the directory's permissions",
             ) from exc
+
+    def check_root(self) -> None:
+        """A store that is a file (or /dev/null) is a configuration error, said plainly
+        (exit 6), before a command reads or writes anything."""
+        if files.exists(self.root) and not self.root.is_dir():
+            raise StorageError(
+                f"the media store {self.root} is not a directory",
+                hint="point media.store in config.toml at a directory",
+            )
+
+    def _mkdir(self, directory: Path, *, parents: bool = False) -> None:
+        if directory.is_dir():
+            return
+        directory.mkdir(mode=0o700, parents=parents, exist_ok=True)
+        if self.dir_mode != 0o700:  # the umask keeps the group out: let it in explicitly
+            os.chmod(directory, self.dir_mode)
 
     # --- adding ------------------------------------------------------------------------------
 
@@ -133,6 +169,8 @@ class MediaStore:
             try:
                 # Private from the start, and kept open: the flock marks it in use.
                 fd, name = self._new_temporary()
+                if self.file_mode != 0o600:
+                    os.fchmod(fd, self.file_mode)
                 handle = os.fdopen(fd, "wb+")
             except OSError as exc:
                 raise self._unwritable(exc) from exc
@@ -192,9 +230,9 @@ class MediaStore:
         target = self.path(staged.sha256)
         try:
             if target.parent not in self._made:
-                target.parent.mkdir(mode=0o700, exist_ok=True)
+                self._mkdir(target.parent)
                 self._made.add(target.parent)
-            os.replace(staged.temp, target)  # same bytes if it already exists
+            os.replace(staged.temp, target)  # the right bytes, even over a tampered file
         finally:
             staged.release()
 
@@ -211,7 +249,7 @@ class MediaStore:
 
     def mark_for_gc(self, hashes: Iterable[str]) -> list[str]:
         """Before committing a delete: remember the objects that may lose their last record."""
-        marked = sorted(set(hashes))
+        marked = sorted(sha for sha in set(hashes) if is_sha256(sha))
         if not marked:
             return marked
         self._ensure()
@@ -223,7 +261,7 @@ class MediaStore:
     def collect(self, db: Database, hashes: Iterable[str]) -> int:
         """After the commit: unlink the objects no record references, under the write lock."""
         removed = 0
-        todo = sorted(set(hashes))
+        todo = sorted(sha for sha in set(hashes) if is_sha256(sha))
         for start in range(0, len(todo), 500):
             chunk = todo[start : start + 500]
             with db.write() as session:
@@ -243,6 +281,7 @@ class MediaStore:
     def recover(self, db: Database) -> RecoveryReport:
         """Finish what killed processes left: roll temporaries forward or drop them, and
         collect objects marked for deletion."""
+        self.check_root()
         report = RecoveryReport()
         for temp in self._listdir(self.tmp):
             handle = _try_lock(temp)
@@ -261,7 +300,7 @@ class MediaStore:
                     lock_content(session, sha)
                     if is_referenced(session, sha):
                         target = self.path(sha)
-                        target.parent.mkdir(mode=0o700, exist_ok=True)
+                        self._mkdir(target.parent)
                         os.replace(temp, target)
                         report.rolled_forward += 1
                     else:
@@ -269,7 +308,7 @@ class MediaStore:
                         report.removed += 1
             finally:
                 handle.close()
-        pending = [p.name for p in self._listdir(self.gc)]
+        pending = [p.name for p in self._listdir(self.gc) if is_sha256(p.name)]
         if pending:
             report.collected = self.collect(db, pending)
         return report
@@ -281,23 +320,144 @@ class MediaStore:
         except FileNotFoundError:
             return []
 
+    # --- borrowing ---------------------------------------------------------------------------
+
+    def require_stored(self, session: Session, borrowed: dict[str, str], command: str) -> None:
+        """Inside the transaction that inserts records borrowing stored files (sha256 → the
+        record, for messages), their content locks held (``lock_contents``): each file must
+        still be in place. Gone with its last record, it was deleted meanwhile (exit 5);
+        gone while records still use it, the store is damaged (exit 6)."""
+        gone = [sha for sha in sorted(borrowed) if not self.has(sha)]
+        if not gone:
+            return
+        if is_referenced(session, gone[0]):
+            raise self._missing(borrowed[gone[0]])
+        raise Conflict(
+            f"{borrowed[gone[0]]}: its content was deleted while {command} was running",
+            hint=f"run {command} again",
+        )
+
     # --- reading -----------------------------------------------------------------------------
 
-    def export(self, sha256: str, dest: Path) -> None:
-        source = self.path(sha256)
-        if not source.is_file():
-            raise StorageError(
-                f"the stored file {sha256[:12]}… is missing from the media store {self.root}",
-                hint="restore the store from a backup",
-            )
-        temp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    def _open(self, sha256: str, record: str) -> IO[bytes]:
+        """The stored file, opened for reading. What a shared store may hold instead is
+        refused, never followed nor waited on: a symbolic link (to a secret elsewhere),
+        a FIFO (which would block the reader), a device."""
+        self.check_root()
         try:
-            shutil.copyfile(source, temp)
-            os.replace(temp, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            raise
+            fd = os.open(self.path(sha256), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError as exc:
+            raise self._missing(record) from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self._mismatch(record) from exc
+            raise StorageError(
+                f"cannot read the stored file of {record}: {exc.strerror or exc}",
+                hint="check the media store's permissions",
+            ) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._mismatch(record)
+        return os.fdopen(fd, "rb")
+
+    def _missing(self, record: str) -> StorageError:
+        return StorageError(
+            f"the stored file of {record} is missing from the media store {self.root}",
+            hint="restore the store from a backup",
+        )
+
+    def _mismatch(self, record: str) -> StorageError:
+        return StorageError(
+            f"the stored file of {record} does not match its sha256 (changed on disk)",
+            hint="restore the store from a backup",
+        )
+
+    def verify(self, sha256: str, *, record: str) -> None:
+        """Hash the stored file as it streams; exit 6 naming ``record`` when it is missing
+        or its bytes are not the ones its name says."""
+        with self._open(sha256, record) as source:
+            digest = hashlib.sha256()
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            raise self._mismatch(record)
+
+    def export(self, sha256: str, dest: Path, *, record: str, force: bool = False) -> None:
+        """Copy the stored file to ``dest`` (owner-only), hashing as it streams: bytes whose
+        hash is not their name never reach ``dest``. Without ``force`` an existing ``dest``
+        is kept (exit 5). A failed write (a full disk) leaves nothing behind (exit 6)."""
+        with self._open(sha256, record) as source:
+            try:
+                with files.private_temporary(dest) as (out, temp):
+                    digest = hashlib.sha256()
+                    while chunk := source.read(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                    out.flush()
+                    if digest.hexdigest() != sha256:
+                        raise self._mismatch(record)
+                    os.fsync(out.fileno())
+                    files.publish(temp, dest, force=force)
+            except OSError as exc:
+                raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+
+    # --- checking ----------------------------------------------------------------------------
+
+    def check(self, db: Database) -> StoreReport:
+        """What ``db check`` reports of the store: records without their file, files no
+        record uses, files whose bytes are not their name (each hashed once, streamed),
+        and what recovery has still to finish. Changes nothing."""
+        from moviecli.models import Media
+
+        self.check_root()
+        from sqlmodel import col
+
+        with db.session() as session:
+            rows = session.execute(
+                sa.select(col(Media.sha256), col(Media.id), col(Media.filename)).order_by(
+                    col(Media.id)
+                )
+            ).all()
+        records: dict[str, str] = {}
+        for sha, media_id, filename in rows:
+            records.setdefault(sha, describe_record(media_id, filename))
+        stored = {p.name for p in self.objects.glob("*/*")} if self.objects.is_dir() else set()
+        report = StoreReport(str(self.root), len(stored))
+        report.missing = [records[sha] for sha in sorted(set(records) - stored) if is_sha256(sha)]
+        report.corrupt = [records[sha] for sha in sorted(set(records)) if not is_sha256(sha)]
+        report.unreferenced = sorted(stored - set(records))
+        for sha in sorted(stored & {sha for sha in records if is_sha256(sha)}):
+            try:
+                self.verify(sha, record=records[sha])
+            except StorageError:
+                report.corrupt.append(records[sha])
+        report.pending = len(self._listdir(self.tmp)) + len(self._listdir(self.gc))
+        return report
+
+
+@dataclass
+class StoreReport:
+    root: str
+    files: int
+    missing: list[str] = field(default_factory=list)  # records whose file is gone
+    unreferenced: list[str] = field(default_factory=list)  # sha256 of files with no record
+    corrupt: list[str] = field(default_factory=list)  # records whose file was changed
+    pending: int = 0  # temporaries and deletions that recovery will finish
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unreferenced or self.corrupt)
+
+
+def is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def describe_record(media_id: str, filename: str) -> str:
+    """How messages name a media record: its id and its name (shown, never obeyed)."""
+    from moviecli.text import one_line
+
+    return f"media {media_id} ({one_line(filename)})"
 
 
 def _link_anonymous(fd: int, path: Path) -> None:
@@ -348,7 +508,9 @@ def lock_content(session: Session, sha256: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock keyed by the sha256.
     """
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+        # A sha256 edited by hand in the database may be anything: still one key per value.
+        head = sha256[:16] if is_sha256(sha256) else hashlib.sha256(sha256.encode()).hexdigest()
+        key = int.from_bytes(bytes.fromhex(head[:16]), "big", signed=True)
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 

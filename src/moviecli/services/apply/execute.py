@@ -53,8 +53,15 @@ def apply_project(
         ]
         _embed_rows([r for r in rows if r["embedding"] is None])
         updates = _updated_media(db, project_plan)
+        # Entries naming stored content by sha256 bring no copy: it must still be there
+        # when their records are inserted (issue 13 item 1).
+        borrowed = {
+            p.entry.sha256: p.entry.place
+            for p in project_plan.media
+            if p.action == "create" and p.entry.path is None
+        }
         try:
-            project_id = _write_project(db, actor, project_plan, rows, updates)
+            project_id = _write_project(db, actor, project_plan, rows, updates, (store, borrowed))
         except IntegrityError as exc:  # a link or record made by someone else meanwhile
             raise Conflict(
                 f"project {project_plan.title!r} changed while apply was running",
@@ -99,6 +106,10 @@ def _new_row(
             MEDIA_FAMILIES[entry.media_type], extra["mime_type"], extra["technical_data"]
         )
         size, filename = extra["size_bytes"], extra["filename"]
+        # The stored file becomes this record's too: its bytes must be what they claim
+        # (a file deleted since the plan is for the write transaction to tell).
+        if store.has(entry.sha256):
+            store.verify(entry.sha256, record=f"{entry.place} ({filename})")
     row = new_row(
         plan_item.values,
         found,
@@ -122,6 +133,7 @@ def _write_project(
     project_plan: ProjectPlan,
     rows: list[dict[str, Any]],
     updates: dict[str, tuple[dict[str, Any], bytes | None]],
+    borrowing: tuple[MediaStore, dict[str, str]],
 ) -> str:
     """The one write transaction of a project's plan; returns the project id."""
     from moviecli.services.store import lock_contents
@@ -131,6 +143,8 @@ def _write_project(
         now = utcnow()  # under the write lock, and not before the project's own times
         hashes = [r["sha256"] for r in rows]
         lock_contents(session, hashes)
+        store, borrowed = borrowing
+        store.require_stored(session, borrowed, "apply")
         if hashes and project_plan.action != "create":
             # The plan was made outside the lock: the same bytes may have been added to
             # the project since (a media add, another apply).

@@ -17,7 +17,8 @@ from moviecli.services import projects
 @dataclass
 class Export:
     data: dict[str, Any]  # {"project": [ {...} ]}, ready for tomli_w / json
-    files: list[tuple[str, Path]] = field(default_factory=list)  # (sha256, where to copy)
+    # (sha256, where to copy it, the record it is the file of): media.write_export copies them
+    files: list[tuple[str, Path, str]] = field(default_factory=list)
 
 
 def export_project(
@@ -26,15 +27,16 @@ def export_project(
     ref: str | None,
     *,
     media_dir: Path | None = None,
-    base: Path | None = None,
+    output: Path | None = None,
 ) -> Export:
     """A project as an apply file. With ``media_dir`` its media files go there and the
-    entries name them (relative to ``base``, the directory of the exported file);
-    otherwise the entries carry ``sha256`` and apply matches media already stored."""
+    entries name them (relative to the directory of ``output``, the exported file, whose
+    name no media file takes); otherwise the entries carry ``sha256`` and apply matches
+    media already stored."""
     project = projects.resolve_or_current(session, actor, ref)
     entry = _project_entry(session, project)
     result = Export({"project": [entry]})
-    media_entries = _media_entries(session, project, result, media_dir, base)
+    media_entries = _media_entries(session, project, result, media_dir, output)
     if media_entries:
         entry["media"] = media_entries
     return result
@@ -70,18 +72,21 @@ def _media_entries(
     project: Project,
     result: Export,
     media_dir: Path | None,
-    base: Path | None,
+    output: Path | None,
 ) -> list[dict[str, Any]]:
     """One entry per current media record, in creation order; with ``media_dir``, the files
     to copy are added to ``result.files``."""
     from moviecli.services import media as media_service
+    from moviecli.services.media_fields import ExportNames
 
     styles = set(
         session.exec(
             select(StyleReference.media_id).where(col(StyleReference.project_id) == project.id)
         ).all()
     )
-    used: set[str] = set()
+    base = output.parent if output is not None else None
+    beside = output is not None and media_dir is not None and _same(output.parent, media_dir)
+    names = ExportNames([output.name] if beside and output is not None else [])
     entries = []
     for media in session.exec(
         select(Media)
@@ -90,14 +95,11 @@ def _media_entries(
     ).all():
         item: dict[str, Any] = {}
         if media_dir is not None:
-            # Two assets with one name get distinct files; the entry keeps the record's
-            # name in `filename`, so the round trip does not rename it.
-            name = media.filename
-            if name.lower() in used:
-                name = f"{media.sha256[:8]}-{media.filename}"
-            used.add(name.lower())
+            # Safe, distinct names; the entry keeps the record's name in `filename`, so
+            # the round trip does not rename it.
+            name = names.pick(media.filename, media.sha256, media.id)
             target = media_dir / name
-            result.files.append((media.sha256, target))
+            result.files.append((media.sha256, target, media_service.describe(media)))
             item["file"] = _relative(target, base)
             if name != media.filename:
                 item["filename"] = media.filename
@@ -133,6 +135,10 @@ def _media_fields(media: Media, styles: set[str]) -> dict[str, Any]:
     if media.id in styles and media.media_type != "style_reference":
         item["styleReference"] = True
     return item
+
+
+def _same(one: Path, other: Path) -> bool:
+    return one.resolve() == other.resolve()
 
 
 def _relative(target: Path, base: Path | None) -> str:
