@@ -63,8 +63,8 @@ def require_replaceable(path: Path) -> None:
     (/dev/null, as root), a FIFO or a symbolic link (/dev/stdout) — exit 2."""
     try:
         mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there (or not even a directory above it: said where it is made)
     if not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
         raise UsageError(f"{path} is {kind}", hint="name a new or regular file")

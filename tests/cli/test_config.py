@@ -25,6 +25,7 @@ def test_show_defaults_without_a_file(cli, home):
     assert result.json() == {
         "database.url": None,
         "media.store": None,
+        "media.group_access": False,
         "auth.token_days": 30,
         "chat.backend": "builtin",
         "chat.base_url": None,
@@ -38,7 +39,7 @@ def test_show_defaults_without_a_file(cli, home):
     plain = cli("config", "show").stdout.splitlines()
     assert plain[0] == "key\tvalue\tmeaning"
     assert "auth.token_days\t30\tdays a login token stays valid" in plain
-    assert len(plain) == 10
+    assert len(plain) == 11
 
 
 def test_set_get_unset_round_trip(cli, home):
