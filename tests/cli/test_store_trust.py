@@ -448,10 +448,10 @@ def test_hole_a_sha256_edited_in_the_database_is_never_a_path(cli, film, databas
     read or removed, and the record can still be deleted."""
     from moviecli.models import Media
 
-    victim = tmp_path / "victim.txt"
+    bad = "../../../victim.txt"  # objects/../../../../victim.txt: beside the test's home
+    victim = (home / "media" / "objects" / bad[:2] / bad).resolve()
     victim.write_text("keep\n")
     record = add_one(cli, "Film", mf.png(tmp_path / "a.png"), "concept_art", "--no-embed")
-    bad = "../../../" + str(victim).lstrip("/")
     with database.write() as session:
         media = session.get(Media, record["id"])
         media.sha256 = bad
