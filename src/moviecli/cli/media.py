@@ -127,6 +127,11 @@ def add(
     task_id: str | None = TaskIdOpt,
     generation_time: str | None = GenerationTimeOpt,
     no_embed: bool = NoEmbedOpt,
+    no_generation_metadata: bool = typer.Option(
+        False,
+        "--no-generation-metadata",
+        help="Do not read how an image was generated from the file itself.",
+    ),
     recursive: bool = RecursiveOpt,
     json_out: JsonOpt = False,
 ) -> None:
@@ -136,6 +141,11 @@ def add(
     audio). The same bytes already in the project are reported as already present. Files
     that cannot be added are listed on stderr, the others are still added; the exit
     status is then 2.
+
+    An image that says how it was generated (Automatic1111/Forge or ComfyUI PNG chunks,
+    the EXIF UserComment, XMP, NovelAI, Fooocus) is recorded as agent-generated with its
+    prompt, model and parameters; the generation flags win, key by key. Metadata that
+    cannot be read is a warning on stderr; the file is still added.
     """
     from moviecli.services import auth, media_add, media_fields
 
@@ -176,6 +186,7 @@ def add(
             fields,
             recursive=recursive,
             embed=not no_embed,
+            read_generation=not no_generation_metadata,
             progress=progress,
         )
     )
@@ -198,6 +209,9 @@ def _generation(generated: bool, given: dict[str, str | None]) -> Generation | N
 
 
 def _report_add(result: AddResult, json_out: bool) -> None:
+    for f in result.files:
+        for warning in f.warnings:
+            render.error_line(f"Warning: {f.path}: {warning}")
     for f in result.rejected:
         render.error_line(f"Error: {f.path}: {f.reason}")
     shown = [f for f in result.files if f.media is not None]
@@ -291,6 +305,10 @@ def list_(
     all_versions: bool = typer.Option(
         False, "--all-versions", help="Every version, not only the newest of each asset."
     ),
+    generated: bool = typer.Option(False, "--generated", help="Only agent-generated media."),
+    model: str | None = typer.Option(
+        None, "--model", metavar="NAME", help="Only media made with a model named like NAME."
+    ),
     page: PageOpt = 1,
     limit: LimitOpt = 20,
     json_out: JsonOpt = False,
@@ -308,6 +326,8 @@ def list_(
             episode=episode,
             status=status,
             all_versions=all_versions,
+            generated=generated,
+            model=model,
             page=page,
             limit=limit,
         )
@@ -355,7 +375,9 @@ def _record(m: MediaPublic) -> list[tuple[str, Any]]:
     pairs.append(("agent generated", "yes" if m.agent_generated else "no"))
     if m.generation_metadata is not None:
         meta = m.generation_metadata.model_dump(by_alias=True, exclude_none=True)
+        parameters = meta.pop("parameters", None) or {}
         pairs += [(key, value) for key, value in meta.items()]
+        pairs += [(f"parameters.{key}", value) for key, value in parameters.items()]
     pairs += [
         ("embedding", "yes" if m.has_embedding else "pending"),
         ("created by", m.created_by),

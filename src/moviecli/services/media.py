@@ -172,11 +172,19 @@ def list_media(
     episode: int | None = None,
     status: str | None = None,
     all_versions: bool = False,
+    generated: bool = False,
+    model: str | None = None,
     page: int = 1,
     limit: int = 20,
 ) -> tuple[Project, Page[MediaPublic]]:
-    """A project's media, newest first; the newest version of each asset by default."""
+    """A project's media, newest first; the newest version of each asset by default.
+
+    ``generated``: agent-generated media only; ``model``: those whose modelVersion holds
+    it, whatever the case (compared in Python, NFKC + casefold: never SQL lower()).
+    """
     problems: dict[str, str] = {}
+    if model is not None and not model.strip():
+        problems["model"] = "must not be empty"
     if media_type is not None and media_type not in MEDIA_FAMILIES:
         problems["mediaType"] = f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
     if status is not None and status not in MEDIA_STATUSES:
@@ -199,6 +207,10 @@ def list_media(
         where.append(has_tag(session, tag))
     if not all_versions:
         where.append(newest_only())
+    if generated or model is not None:
+        where.append(col(Media.agent_generated).is_(True))
+    if model is not None:
+        where.append(col(Media.id).in_(_made_with(session, where, model)))
     stmt = select(Media).where(*where).order_by(col(Media.created_at).desc(), col(Media.id).desc())
     if len(where) == 2 and not all_versions:
         # The default view: count from the indexes alone. Each superseded version has
@@ -214,6 +226,14 @@ def list_media(
         return proj, Page([public(m) for m in rows], int(total), page, limit)
     result = paginate(session, stmt, page=page, limit=limit)
     return proj, result.map(public)
+
+
+def _made_with(session: Session, where: list[sa.ColumnElement[bool]], model: str) -> list[str]:
+    """The ids, among the media ``where`` selects, whose modelVersion holds ``model``."""
+    from moviecli.services.provenance import model_matches
+
+    rows = session.execute(sa.select(col(Media.id), col(Media.generation_metadata)).where(*where))
+    return [media_id for media_id, meta in rows if model_matches(meta, model)]
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from moviecli.errors import Conflict, NotFound, UsageError
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, new_id, utcnow
-from moviecli.services import access, probe
+from moviecli.services import access, probe, provenance
 from moviecli.services import projects as project_service
 from moviecli.services.media import (
     MEDIA_TABLE,
@@ -61,6 +61,8 @@ class AddedFile:
     outcome: str  # "added" | "present" | "rejected"
     media: MediaPublic | None = None
     reason: str | None = None
+    # What could not be read of its generation metadata (the file is still added).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -122,6 +124,7 @@ class _Candidate:
     path: Path
     staged: Staged
     probe: probe.Probe
+    made_by: provenance.Provenance | None = None  # what the file says made it
 
 
 @dataclass
@@ -155,10 +158,15 @@ def add_files(
     *,
     recursive: bool = False,
     embed: bool = True,
+    read_generation: bool = True,
     progress: Progress | None = None,
     store: MediaStore | None = None,
 ) -> AddResult:
     """Add files to a project (SPEC section 4) and report each one in argument order.
+
+    With ``read_generation``, an image's own generation metadata (services/provenance.py:
+    Automatic1111, ComfyUI, XMP, …) makes it agentGenerated and fills generationMetadata;
+    what ``fields`` say wins, key by key. What cannot be read is a warning of that file.
 
     ``project`` is an id, id prefix or title (None: the actor's current project). Invalid
     ``fields`` or a project the actor may not change raise before anything is stored.
@@ -175,7 +183,12 @@ def add_files(
     store.recover(db)
     adding = _Adding(db, store, result.project_id, progress)
     try:
-        _stage(adding, expand_paths(paths, recursive=recursive), fields.media_type)
+        _stage(
+            adding,
+            expand_paths(paths, recursive=recursive),
+            fields.media_type,
+            read_generation=read_generation,
+        )
         _skip_known(adding)
         now = utcnow()
         rows = {
@@ -193,7 +206,13 @@ def add_files(
     return result
 
 
-def _stage(adding: _Adding, entries: list[tuple[Path, str | None]], media_type: str) -> None:
+def _stage(
+    adding: _Adding,
+    entries: list[tuple[Path, str | None]],
+    media_type: str,
+    *,
+    read_generation: bool = True,
+) -> None:
     """Probe and copy every file into the store's tmp/ (no transaction open)."""
     for index, (path, problem) in enumerate(entries):
         slot = AddedFile(path, "rejected", reason=problem)
@@ -207,7 +226,10 @@ def _stage(adding: _Adding, entries: list[tuple[Path, str | None]], media_type: 
             except OSError as exc:
                 slot.reason = f"cannot read it: {exc.strerror or exc}"
             else:
-                adding.candidates[index] = _Candidate(path, staged, found)
+                cand = adding.candidates[index] = _Candidate(path, staged, found)
+                if read_generation and found.family == "image":
+                    reading = provenance.read(path)
+                    cand.made_by, slot.warnings = reading.found, reading.warnings
         adding.tick("checking", 1, len(entries))
 
 
@@ -287,6 +309,12 @@ def existing_media(session: Session, project_id: str, hashes: list[str]) -> dict
 def _row(
     values: dict[str, Any], cand: _Candidate, *, project_id: str, actor: User, now: datetime
 ) -> dict[str, Any]:
+    if cand.made_by is not None:
+        values = {
+            **values,
+            "agent_generated": True,
+            "generation_metadata": provenance.merged(values["generation_metadata"], cand.made_by),
+        }
     return new_row(
         values,
         cand.probe,

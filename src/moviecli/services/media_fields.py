@@ -297,14 +297,20 @@ def embedding_text(
     characters: Sequence[str] = (),
     episode: int | None = None,
     scene: str | None = None,
+    prompt: str | None = None,
 ) -> str:
-    """The text around an asset that its embedding stands for (SPEC section 8).
+    """The text around an asset that its embedding stands for (SPEC section 8): its
+    description, then the prompt it was generated from (so that search finds an image by
+    what it was asked to show), then the rest.
 
     The file name contributes its words only ("Stormy_Sea-v3.png" → "Stormy Sea"):
     numbers and extensions mean nothing to a sentence model, and without them the files
     of a bulk add (frame-0001.png, frame-0002.png, …) share one text, embedded once.
     """
     parts = [description.strip()] if description.strip() else []
+    if prompt and prompt.strip():
+        # The model reads 128 tokens: the start of a long prompt is what it gets anyway.
+        parts.append("Prompt: " + " ".join(prompt.split())[:MAX_PROMPT_TEXT])
     if tags:
         parts.append("Tags: " + ", ".join(tags))
     parts.append(media_type.replace("_", " "))
@@ -326,8 +332,13 @@ def filename_words(filename: str) -> str:
     return " ".join(w for w in re.split(r"[\W\d_]+", stem) if len(w) > 1)
 
 
+MAX_PROMPT_TEXT = 600
+
+
 def text_of(media: Media | dict[str, Any]) -> str:
     get = media.get if isinstance(media, dict) else lambda k: getattr(media, k)
+    meta = get("generation_metadata") if get("agent_generated") else None
+    prompt = meta.get("promptUsed") if isinstance(meta, dict) else None
     return embedding_text(
         description=get("description") or "",
         tags=get("tags") or [],
@@ -336,4 +347,5 @@ def text_of(media: Media | dict[str, Any]) -> str:
         characters=get("characters") or [],
         episode=get("episode"),
         scene=get("scene"),
+        prompt=prompt if isinstance(prompt, str) else None,
     )
