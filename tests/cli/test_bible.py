@@ -373,3 +373,24 @@ def test_pdf_is_checked_before_the_work(cli: Any, heist: dict, tmp_path: Path) -
         f"Error: {pdf} already exists (pass --force to replace it)\n",
     )
     assert pdf.read_text() == "mine"
+
+
+def test_parameters_read_from_the_file_are_shown(cli: Any, admin: Any, tmp_path: Path) -> None:
+    from tests.biblehelp import add
+    from tests.services.test_provenance import A1111, png
+
+    project = new_project(cli, "Read")
+    add(
+        cli,
+        project["id"],
+        [png(tmp_path / "cat.png", ("tEXt", "parameters", A1111))],
+        "concept_art",
+    )
+    out = tmp_path / "b.html"
+    assert bible(cli, "Read", "-o", str(out)).exit_code == 0
+    page = Page(out.read_text(encoding="utf-8"))
+    details = page.one("details", class_="gen")
+    rows = [page.text_of(e) for e in page.children(details) if e.tag in ("dt", "dd")]
+    assert rows[:4] == ["Model", "sd_xl_base_1.0", "Agent", "Automatic1111"]
+    assert "negativePrompt" in rows and "blurry, lowres, extra limbs" in rows
+    assert rows[rows.index("seed") + 1] == "1234567890"

@@ -67,8 +67,15 @@ def test_explicit_flags_win_and_the_file_fills_the_rest(
 ) -> None:
     path = png(tmp_path / "cat.png", ("tEXt", "parameters", A1111))
     result = add(
-        cli, str(path), "--type", "concept_art", "--generated", "--prompt", "my own words",
-        "--agent-id", "studio-bot",
+        cli,
+        str(path),
+        "--type",
+        "concept_art",
+        "--generated",
+        "--prompt",
+        "my own words",
+        "--agent-id",
+        "studio-bot",
     )
     assert result.exit_code == 0, result.stderr
     meta = result.json()[0]["generationMetadata"]
@@ -138,7 +145,7 @@ def test_list_generated_and_by_model(cli: Any, project: dict, tmp_path: Path) ->
     assert names("--model", "SD_XL") == (["sdxl.png"], 1)
     assert names("--model", "juggernaut", "--generated") == (["comfy.png"], 1)
     assert names("--model", "flux") == ([], 0)
-    assert names("--model", "xl", "--limit", "1") [1] == 2
+    assert names("--model", "xl", "--limit", "1")[1] == 2
     result = cli("media", "list", "Space Heist", "--model", "  ")
     assert (result.exit_code, result.stderr) == (
         2,
