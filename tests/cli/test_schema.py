@@ -14,6 +14,8 @@ from tests.projecthelp import new_project
 TITLES = {
     "user": "UserPublic",
     "project": "ProjectPublic",
+    "story": "StoryPublic",
+    "revision": "StoryRevisionPublic",
     "template": "TemplatePublic",
     "media": "MediaPublic",
     "session": "SessionPublic",
@@ -54,7 +56,7 @@ def test_each_entity_prints_a_json_schema_with_camel_case_names(cli: Any, entity
     assert schema["properties"]
     names = property_names(schema)
     assert all("_" not in name for name in names), sorted(n for n in names if "_" in n)
-    assert "createdAt" in names or entity in ("template", "message", "turn")
+    assert "createdAt" in names or entity in ("template", "message", "turn", "story")
 
 
 def test_known_names_in_the_schemas(cli: Any) -> None:
@@ -97,8 +99,8 @@ def test_unknown_entity_is_exit_2(cli: Any) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "Error: unknown entity 'episode'",
-        "  entity: 'episode' is not one of: user, project, template, media, session, message, "
-        "turn",
+        "  entity: 'episode' is not one of: user, project, story, revision, template, media, "
+        "session, message, turn",
     ]
     as_json = cli("schema", "episode", "--json")
     assert as_json.exit_code == 2
@@ -136,3 +138,8 @@ def test_the_real_json_outputs_use_the_schema_names(cli: Any, admin: Any, tmp_pa
     assert set(shown["session"]) == props("session")
     for message in shown["items"]:
         assert set(message) == props("message")
+
+    story = cli("story", "show", "Sea", "--json").json()
+    assert set(story) == props("story")
+    (revision, *_) = cli("story", "history", "Sea", "--json").json()["items"]
+    assert set(revision) == props("revision")

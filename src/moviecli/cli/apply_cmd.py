@@ -23,8 +23,9 @@ def apply(
     Projects are matched by title among your own projects (case-insensitively), media
     by content (sha256) within each project. Collaborators and style references are
     set to exactly the file's lists; keys a table leaves out are not managed, and
-    projects and media not in the file are kept. Status, progress and sessions are
-    never touched.
+    projects and media not in the file are kept. [project.story] changes are story
+    revisions (none when equal); [project.progress] sets the workflow position, each
+    completed step's requirements met. Chat sessions are never touched.
 
     Idempotent: re-running an unchanged file changes nothing and says so. The whole
     file is checked first: any problem applies nothing, and every problem is listed

@@ -17,6 +17,8 @@ from moviecli.errors import ValidationFailed
 ENTITIES = {
     "user": "moviecli.models:UserPublic",
     "project": "moviecli.models:ProjectPublic",
+    "story": "moviecli.models:StoryPublic",
+    "revision": "moviecli.models:StoryRevisionPublic",
     "template": "moviecli.models:TemplatePublic",
     "media": "moviecli.models:MediaPublic",
     "session": "moviecli.services.chat:SessionInfo",

@@ -18,7 +18,7 @@ most 1,000 characters and 1,000 scenes (``MAX_ITEMS``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -89,6 +89,7 @@ class StoryUpdate:
     text: str = ""
     name: str | None = None  # the character's name / the scene's title
     step: str | None = None  # a direction's step
+    at: datetime | None = None  # a direction's time (apply restores it; default: now)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _place(update: StoryUpdate) -> str:
 
 def _cleaned(update: StoryUpdate) -> StoryUpdate:
     name = update.name.strip() if update.name is not None else None
-    return StoryUpdate(update.field, update.op, update.text.strip(), name, update.step)
+    return replace(update, text=update.text.strip(), name=name)
 
 
 def check_updates(raw: Sequence[StoryUpdate]) -> tuple[list[StoryUpdate], list[str]]:
@@ -268,7 +269,7 @@ def _apply_item(story: dict[str, Any], update: StoryUpdate, at: datetime) -> _Dr
     list_name, key = LISTS[update.field]
     items: list[dict[str, Any]] = story[list_name]
     if update.field == "direction":
-        item = {"step": update.step, "text": update.text, "at": _iso(at)}
+        item = {"step": update.step, "text": update.text, "at": _iso(update.at or at)}
         items.append(item)
         return _Draft("direction", update.step, None, None, item, ["extend"])
     assert update.name is not None
@@ -385,6 +386,20 @@ def _write(
     project.updated_at = at
     session.add(project)
     session.flush()
+
+
+def preview(
+    story: dict[str, Any] | None, updates: Sequence[StoryUpdate], at: datetime | None = None
+) -> dict[str, Any]:
+    """The story record ``updates`` (already checked) would leave; nothing is written."""
+    at = at or utcnow()
+    after = normalized(story)
+    for u in updates:
+        if u.field in TEXT_FIELDS:
+            _apply_text(after, u)
+        else:
+            _apply_item(after, u, at)
+    return after
 
 
 def record(

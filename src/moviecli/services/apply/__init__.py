@@ -11,23 +11,17 @@ Three stages, so that a bad file changes nothing and a killed run leaves whole p
 3. **apply** the plan (``execute``), one write transaction per project.
 
 ``export`` writes a project in the same format. Projects are matched by title among the
-actor's own projects (case-insensitive), media by content hash within the project. apply
-does not manage status, progress or sessions.
+actor's own projects (case-insensitive), media by content hash within the project. The
+story goes through ``story.record`` (revisions with source apply); the workflow position
+is set with its requirements checked by the workflow engine. apply does not manage chat
+sessions.
 """
 
 from moviecli.services.apply.execute import apply_fields, apply_project, embed_plan, recover
 from moviecli.services.apply.export import Export, export_project
+from moviecli.services.apply.model import FieldChange, ItemPlan, MediaPlan, Plan, ProjectPlan
 from moviecli.services.apply.parse import read_file
-from moviecli.services.apply.plan import (
-    FieldChange,
-    ItemPlan,
-    MediaPlan,
-    Plan,
-    ProjectPlan,
-    in_file_order,
-    load,
-    plan_entries,
-)
+from moviecli.services.apply.plan import in_file_order, load, plan_entries
 from moviecli.services.apply.validate import Checker, MediaEntry, ProjectEntry
 
 __all__ = [

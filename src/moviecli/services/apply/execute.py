@@ -15,7 +15,9 @@ from moviecli.enums import MEDIA_FAMILIES
 from moviecli.errors import Conflict
 from moviecli.models import Media, Project, ProjectCollaborator, StyleReference, User, utcnow
 from moviecli.services import projects
-from moviecli.services.apply.plan import EMBEDDED_COLUMNS, MediaPlan, Plan, ProjectPlan
+from moviecli.services.apply.model import MediaPlan, Plan, ProjectPlan
+from moviecli.services.apply.plan import EMBEDDED_COLUMNS
+from moviecli.services.apply.plan_story import implied_status
 from moviecli.services.resolve import user_by_email
 from moviecli.storage.db import Database
 
@@ -159,6 +161,7 @@ def _write_project(
                     hint="run apply again",
                 )
         _write_media(session, project, project_plan, rows, updates, now)
+        _write_story(session, actor, project, project_plan, now)
         if project_plan.action != "create" and project_plan.changed:
             project.updated_at = now
             session.add(project)
@@ -201,6 +204,37 @@ def _write_media(
         )
     for media_id in project_plan.style_add:
         session.add(StyleReference(project_id=project.id, media_id=media_id))
+
+
+def _write_story(
+    session: Session, actor: User, project: Project, project_plan: ProjectPlan, now: datetime
+) -> None:
+    """The story as revisions (source apply) and the workflow position, on the project's
+    row locked in this transaction."""
+    from moviecli.services import story, workflow
+    from moviecli.storage.db import lock_row
+
+    wanted = project_plan.progress
+    if not (project_plan.story_updates or wanted):
+        return
+    if project_plan.action != "create":
+        project = lock_row(session, Project, project.id) or project
+    if project_plan.story_updates:
+        story.record(
+            session,
+            project,
+            project_plan.story_updates,
+            actor=actor,
+            source=story.Source("apply"),
+            at=now,
+        )
+    if wanted is not None:
+        project.current_phase = wanted.current_phase
+        project.completed_steps = list(wanted.completed)
+        project.overall_progress = workflow.overall_progress(wanted.completed)
+        project.status = workflow.follow_status(project.status, implied_status(wanted))
+        project.updated_at = now
+        session.add(project)
 
 
 def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Project:

@@ -64,7 +64,36 @@ def _project_entry(session: Session, project: Project) -> dict[str, Any]:
         "episodeDuration": project.episode_duration,
         "qualityTier": project.quality_tier,
     }
+    story = _story_table(project)
+    if story:
+        entry["story"] = story
+    entry["progress"] = {
+        "currentPhase": project.current_phase,
+        "completedSteps": list(project.completed_steps),
+    }
     return entry
+
+
+def _story_table(project: Project) -> dict[str, Any]:
+    """What the story holds (empty texts and lists left out: apply leaves out what the
+    file leaves out)."""
+    from moviecli.services.story import normalized
+
+    story = normalized(project.story)
+    table: dict[str, Any] = {k: story[k] for k in ("concept", "logline", "synopsis") if story[k]}
+    for key, name in (("characters", "name"), ("scenes", "title")):
+        if story[key]:
+            table[key] = [
+                {name: str(i.get(name, "")), "description": str(i.get("description", ""))}
+                for i in story[key]
+            ]
+    if story["directions"]:
+        table["directions"] = [
+            {"step": str(d.get("step", "")), "text": str(d.get("text", "")), "at": str(d["at"])}
+            for d in story["directions"]
+            if d.get("at")
+        ]
+    return table
 
 
 def _media_entries(

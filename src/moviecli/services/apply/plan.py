@@ -5,7 +5,6 @@ found on the way raised at once before anything is written."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -24,66 +23,11 @@ from moviecli.models import (
     new_id,
 )
 from moviecli.services import projects
+from moviecli.services.apply.model import FieldChange, ItemPlan, MediaPlan, Plan, ProjectPlan
 from moviecli.services.apply.parse import read_file
+from moviecli.services.apply.plan_story import plan_progress, plan_story
 from moviecli.services.apply.validate import Checker, MediaEntry, ProjectEntry
 from moviecli.services.resolve import user_by_email
-
-
-@dataclass
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
-
-
-@dataclass
-class ItemPlan:
-    kind: str  # collaborator | media | styleReference
-    name: str
-    action: str  # create | update | remove | unchanged | kept
-    changes: list[FieldChange] = field(default_factory=list)
-
-
-@dataclass
-class MediaPlan:
-    entry: MediaEntry
-    action: str  # create | update | unchanged
-    media_id: str  # the existing record, or the id the new one will get
-    values: dict[str, Any]  # columns to set (all of them for a new record)
-    style: bool  # a style reference of the project after the apply
-    text: str | None = None  # the text to embed: a new record's, or an update's new one
-    vector: bytes | None = None  # its embedding, once embed_plan has run
-
-
-@dataclass
-class ProjectPlan:
-    title: str
-    action: str  # create | update | unchanged
-    project_id: str | None
-    changes: list[FieldChange] = field(default_factory=list)
-    items: list[ItemPlan] = field(default_factory=list)
-    entry: ProjectEntry | None = None
-    desired: dict[str, Any] = field(default_factory=dict)
-    collaborator_ids: dict[str, str] = field(default_factory=dict)
-    media: list[MediaPlan] = field(default_factory=list)
-    style_add: list[str] = field(default_factory=list)
-    style_remove: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return self.action != "unchanged" or any(
-            i.action not in ("unchanged", "kept") for i in self.items
-        )
-
-
-@dataclass
-class Plan:
-    projects: list[ProjectPlan]
-    kept: list[Project] = field(default_factory=list)  # the actor's projects not in the file
-
-    @property
-    def changed(self) -> bool:
-        return any(p.changed for p in self.projects)
 
 
 def load(session: Session, actor: User, path: Path, *, data: dict[str, Any] | None = None) -> Plan:
@@ -162,8 +106,6 @@ def _plan_project(
             old = getattr(existing, attr)
             if old != new:
                 project_plan.changes.append(FieldChange(projects.FIELD_NAMES[attr], old, new))
-        if project_plan.changes:
-            project_plan.action = "update"
     episodes = desired.get("episode_count")
     if isinstance(episodes, int) and episodes > actor.max_episodes_per_project:
         limits[f"{entry.place}.episodeCount"] = (
@@ -171,7 +113,12 @@ def _plan_project(
             f"({actor.tier}: {actor.max_episodes_per_project} episodes per project)"
         )
     _plan_collaborators(session, actor, entry, existing, project_plan, problems)
-    _plan_media(session, actor, entry, existing, project_plan, problems)
+    current, styles = _media_now(session, existing)
+    _plan_media(session, actor, entry, existing, project_plan, problems, current, styles)
+    plan_story(entry, existing, project_plan)
+    plan_progress(entry, existing, project_plan, problems, current, styles)
+    if existing is not None and project_plan.changes:
+        project_plan.action = "update"
     return project_plan
 
 
@@ -381,8 +328,9 @@ def _plan_media(
     existing: Project | None,
     project_plan: ProjectPlan,
     problems: dict[str, str],
+    current: dict[str, Media],
+    styles: set[str],
 ) -> None:
-    current, styles = _media_now(session, existing)
     if entry.media is None:
         project_plan.items += [ItemPlan("media", m.filename, "kept") for m in current.values()]
         return

@@ -19,6 +19,8 @@ PROJECT_KEYS = {
     "template",
     "collaborators",
     "projectSettings",
+    "story",
+    "progress",
     "media",
 }
 SETTINGS_KEYS = {
@@ -46,6 +48,11 @@ MEDIA_KEYS = {
     "filename",
 }
 RELATED_KEYS = {"episode", "scene", "characters", "timestamp"}
+STORY_TEXTS = ("concept", "logline", "synopsis")
+STORY_KEYS = {*STORY_TEXTS, "characters", "scenes", "directions"}
+# story list → (the field of its items in story.StoryUpdate, the key that names an item)
+STORY_LISTS = {"characters": ("character", "name"), "scenes": ("scene", "title")}
+PROGRESS_KEYS = {"currentPhase", "completedSteps", "overallProgress"}
 
 
 @dataclass
@@ -65,6 +72,24 @@ class MediaEntry:
 
 
 @dataclass
+class StoryEntry:
+    """The keys of a project's ``[project.story]`` table; None: not in the file (kept)."""
+
+    texts: dict[str, str | None]  # concept/logline/synopsis given ("" → None: cleared)
+    characters: list[tuple[str, str]] | None = None  # (name, description)
+    scenes: list[tuple[str, str]] | None = None  # (title, description)
+    directions: list[dict[str, str]] | None = None  # {step, text, at}
+
+
+@dataclass
+class ProgressEntry:
+    """``[project.progress]``: the workflow position."""
+
+    current_phase: str
+    completed: list[str]
+
+
+@dataclass
 class ProjectEntry:
     place: str
     title: str
@@ -72,6 +97,8 @@ class ProjectEntry:
     template: str | None
     collaborators: list[str] | None
     media: list[MediaEntry] | None
+    story: StoryEntry | None = None
+    progress: ProgressEntry | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -163,7 +190,11 @@ class Checker:
                 ]
                 media = [m for m in checked if m is not None]
                 self.duplicate_media(media)
-        return ProjectEntry(place, title, fields, template, collaborators, media)
+        story = self.story(f"{place}.story", item["story"]) if "story" in item else None
+        progress = None
+        if "progress" in item:
+            progress = self.progress(f"{place}.progress", item["progress"])
+        return ProjectEntry(place, title, fields, template, collaborators, media, story, progress)
 
     def fields(self, place: str, item: dict[str, Any]) -> projects.Fields:
         """The project's fields and settings, typed and validated by the project rules."""
@@ -295,3 +326,167 @@ class Checker:
             if entry.sha256 in seen:
                 self.problem(entry.place, f"the same content as {seen[entry.sha256]}")
             seen.setdefault(entry.sha256, entry.place)
+
+    # --- the story and the workflow position ---------------------------------------------
+
+    def story(self, place: str, value: Any) -> StoryEntry | None:
+        """``[project.story]``, checked by the story service's own rules (sizes, names)."""
+        from moviecli.services.story import MAX_ITEMS
+
+        if not isinstance(value, dict):
+            self.problem(place, "must be a table")
+            return None
+        table = self.table(place, value, STORY_KEYS)
+        entry = StoryEntry(texts={})
+        for key in STORY_TEXTS:
+            text = self.typed(f"{place}.{key}", table.get(key), str, "a string")
+            if text is not None and self.story_problems(f"{place}.{key}", key, text):
+                entry.texts[key] = text.strip() or None
+        for key, (field_name, name_key) in STORY_LISTS.items():
+            items = self.story_items(f"{place}.{key}", table.get(key), field_name, name_key)
+            if items is not None and len(items) > MAX_ITEMS:
+                self.problem(
+                    f"{place}.{key}", f"holds {len(items)}, over the limit of {MAX_ITEMS}"
+                )
+            setattr(entry, key, items)
+        entry.directions = self.directions(f"{place}.directions", table.get("directions"))
+        return entry
+
+    def story_problems(
+        self, place: str, field_name: str, text: str, name: str | None = None
+    ) -> bool:
+        """Whether the story service would record this (problems noted at ``place``)."""
+        from moviecli.services.story import StoryUpdate, problems_of
+
+        if field_name in STORY_TEXTS and not text.strip():
+            return True  # a blank text clears the field
+        update = StoryUpdate(field_name, "set", text, name=name)  # type: ignore[arg-type]
+        problems = problems_of(update)
+        for message in problems:
+            self.problem(place, message)
+        return not problems
+
+    def story_items(
+        self, place: str, value: Any, field_name: str, name_key: str
+    ) -> list[tuple[str, str]] | None:
+        """Characters (``{name, description}``) or scenes (``{title, description}``), each
+        name once (compared as the story service compares them)."""
+        from moviecli.text import fold
+
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.problem(place, f"must be an array of tables ({{{name_key}, description}})")
+            return None
+        out: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}
+        for index, raw in enumerate(value, start=1):
+            at = f"{place}[{index}]"
+            item = self.table(at, raw, {name_key, "description"})
+            name = self.typed(f"{at}.{name_key}", item.get(name_key), str, "a string") or ""
+            text = self.typed(f"{at}.description", item.get("description"), str, "a string")
+            if not self.story_problems(f"{at}.{name_key}", field_name, text or "", name):
+                continue
+            key = fold(name.strip())
+            if key in seen:
+                self.problem(f"{at}.{name_key}", f"{name.strip()!r} is also {seen[key]}")
+                continue
+            seen[key] = at
+            out.append((name.strip(), (text or "").strip()))
+        return out
+
+    def directions(self, place: str, value: Any) -> list[dict[str, str]] | None:
+        """Directions ``{step, text, at}``; ``at`` an ISO 8601 time (or a TOML datetime)."""
+        from moviecli.services.story import StoryUpdate, problems_of
+
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.problem(place, "must be an array of tables ({step, text, at})")
+            return None
+        out = []
+        for index, raw in enumerate(value, start=1):
+            at_place = f"{place}[{index}]"
+            item = self.table(at_place, raw, {"step", "text", "at"})
+            step = self.typed(f"{at_place}.step", item.get("step"), str, "a string")
+            text = self.typed(f"{at_place}.text", item.get("text"), str, "a string") or ""
+            when = _iso_time(item.get("at"))
+            if when is None:
+                self.problem(f"{at_place}.at", "must be a time (ISO 8601, with its zone)")
+            update = StoryUpdate("direction", "extend", text, step=step)
+            problems = problems_of(update)
+            for message in problems:
+                self.problem(at_place, message)
+            if when is not None and not problems:
+                out.append({"step": str(step), "text": text.strip(), "at": when})
+        return out
+
+    def progress(self, place: str, value: Any) -> ProgressEntry | None:
+        """``[project.progress]``: steps the workflow knows, each completed step's
+        prerequisites completed too, and the current phase reachable from them."""
+        from moviecli.services import workflow
+
+        if not isinstance(value, dict):
+            self.problem(place, "must be a table")
+            return None
+        table = self.table(place, value, PROGRESS_KEYS)
+        known = ", ".join(workflow.ORDER)
+        phase = self.typed(f"{place}.currentPhase", table.get("currentPhase"), str, "a string")
+        if phase is None and "currentPhase" not in table:
+            self.problem(f"{place}.currentPhase", "is required")
+        elif phase is not None and phase not in workflow.STEPS:
+            self.problem(f"{place}.currentPhase", f"{phase!r} is not one of: {known}")
+            phase = None
+        completed = self.string_list(f"{place}.completedSteps", table.get("completedSteps"))
+        if completed is None and "completedSteps" not in table:
+            self.problem(f"{place}.completedSteps", "is required")
+        steps = self.completed_steps(f"{place}.completedSteps", completed or [])
+        overall = self.typed(
+            f"{place}.overallProgress", table.get("overallProgress"), int, "a whole number"
+        )
+        if overall is not None and overall != workflow.overall_progress(steps):
+            self.problem(
+                f"{place}.overallProgress",
+                f"is {workflow.overall_progress(steps)} for these completedSteps "
+                "(it follows from them; leave it out)",
+            )
+        if phase is None or completed is None:
+            return None
+        unmet = workflow.unmet_prerequisites(phase, set(steps))
+        if unmet and phase not in steps:
+            titles = ", ".join(workflow.STEPS[s].title for s in unmet)
+            self.problem(f"{place}.currentPhase", f"{phase} needs {titles} completed first")
+        return ProgressEntry(phase, steps)
+
+    def completed_steps(self, place: str, steps: list[str]) -> list[str]:
+        from moviecli.services import workflow
+
+        out: list[str] = []
+        for index, step in enumerate(steps, start=1):
+            at = f"{place}[{index}]"
+            if step not in workflow.STEPS:
+                self.problem(at, f"{step!r} is not one of: {', '.join(workflow.ORDER)}")
+            elif step in out:
+                self.problem(at, f"{step} is listed twice")
+            else:
+                unmet = workflow.unmet_prerequisites(step, set(steps))
+                if unmet:
+                    titles = ", ".join(workflow.STEPS[s].title for s in unmet)
+                    self.problem(at, f"{step} needs {titles} completed too")
+                out.append(step)
+        return out
+
+
+def _iso_time(value: Any) -> str | None:
+    """``value`` (an ISO 8601 string with its zone, or a TOML datetime) as the story
+    record keeps times: UTC, ``…Z``."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
