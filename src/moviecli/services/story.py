@@ -389,17 +389,26 @@ def _write(
 
 
 def preview(
-    story: dict[str, Any] | None, updates: Sequence[StoryUpdate], at: datetime | None = None
-) -> dict[str, Any]:
-    """The story record ``updates`` (already checked) would leave; nothing is written."""
-    at = at or utcnow()
-    after = normalized(story)
-    for u in updates:
-        if u.field in TEXT_FIELDS:
-            _apply_text(after, u)
-        else:
-            _apply_item(after, u, at)
-    return after
+    story: dict[str, Any] | None, updates: Sequence[StoryUpdate], *, at: datetime
+) -> tuple[dict[str, Any], list[Change]]:
+    """What :func:`record` would make of ``story`` (a story record, not changed): the new
+    record and the changes, without writing anything. Invalid updates and a story grown
+    past its limits raise (exit 2), as in :func:`record`. The chat writes its reply from
+    this before the turn's last transaction records the same updates."""
+    new, drafts = _drafted(story, require_valid(updates), at)
+    return new, [_change(d) for d in drafts]
+
+
+def _drafted(
+    story: dict[str, Any] | None, valid: Sequence[StoryUpdate], at: datetime
+) -> tuple[dict[str, Any], list[_Draft]]:
+    new = normalized(story)
+    drafts = [
+        _apply_text(new, u) if u.field in TEXT_FIELDS else _apply_item(new, u, at) for u in valid
+    ]
+    drafts = _merged(drafts)
+    _check_sizes(new, drafts)
+    return new, drafts
 
 
 def record(
@@ -418,14 +427,7 @@ def record(
     order (``unchanged`` ones included). Invalid updates raise (exit 2) and write nothing.
     """
     at = at or utcnow()
-    valid = require_valid(updates)
-    story = normalized(project.story)
-    drafts = [
-        _apply_text(story, u) if u.field in TEXT_FIELDS else _apply_item(story, u, at)
-        for u in valid
-    ]
-    drafts = _merged(drafts)
-    _check_sizes(story, drafts)
+    story, drafts = _drafted(project.story, require_valid(updates), at)
     _write(session, project, story, drafts, actor=actor, source=source, at=at)
     return [_change(d) for d in drafts]
 

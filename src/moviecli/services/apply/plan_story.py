@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from moviecli.models import Media, Project
+from moviecli.models import Media, Project, utcnow
 from moviecli.services.apply.model import FieldChange, ItemPlan, ProjectPlan
 from moviecli.services.apply.validate import STORY_LISTS, ProgressEntry, ProjectEntry
 
@@ -200,5 +200,7 @@ def _facts_after(
             {str(r["scene"]) for r in usable if r["media_type"] == "storyboard" and r.get("scene")}
         ),
     )
-    story = preview(existing.story if existing else None, project_plan.story_updates)
+    story, _ = preview(
+        existing.story if existing else None, project_plan.story_updates, at=utcnow()
+    )
     return facts.with_story(story)
