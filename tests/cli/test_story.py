@@ -436,3 +436,19 @@ def test_undo_can_unmeet_a_requirement_but_the_step_stays_completed(
     (concept_phase,) = [p for p in progress["phases"] if p["id"] == "initial_concept"]
     assert concept_phase["state"] == "done"
     assert story_json(cli)["concept"] is None
+
+
+def test_deleting_a_project_takes_its_revisions(
+    cli: Cli, heist: dict[str, Any], database: Any
+) -> None:
+    import sqlalchemy as sa
+
+    from moviecli.models import StoryRevision
+
+    assert cli("chat", "Heist", "-m", "A heist on the moon", "--json").exit_code == 0
+    story_set(cli, "--concept", "Two brothers")
+    deleted = cli("project", "delete", "Heist", "--yes")
+    assert deleted.exit_code == 0, deleted.stderr
+    with database.session() as session:
+        count = session.execute(sa.select(sa.func.count()).select_from(StoryRevision)).scalar()
+    assert count == 0
