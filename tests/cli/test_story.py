@@ -135,7 +135,9 @@ def test_a_replacement_is_announced_with_the_old_text_and_undo_restores_it(
     assert undone.exit_code == 0, undone.stderr
     lines = undone.stdout.splitlines()
     assert lines[0].startswith("Undid the command change of ")
-    assert lines[1:] == ["Replaced the concept (it was 'Two brothers rob a bank')."]
+    assert lines[1:] == [
+        "Restored the concept: 'A heist on the moon' (it was 'Two brothers rob a bank')."
+    ]
     assert story_json(cli)["concept"] == "A heist on the moon"
 
 
@@ -380,10 +382,13 @@ def test_undo_walks_back_and_is_itself_a_revision(cli: Cli, heist: dict[str, Any
     second = cli("story", "undo", "Heist")
     assert second.exit_code == 0
     assert second.stdout.splitlines()[1:] == [
-        "Replaced the concept (it was 'two').",
+        "Restored the concept: 'one' (it was 'two').",
         "Removed 1 character: Rex.",
     ]
-    assert cli("story", "undo", "Heist").exit_code == 0
+    assert cli("story", "undo", "Heist").stdout.splitlines()[1:] == [
+        "Removed the concept (it was 'one').",
+        "Removed 1 character: Mia.",
+    ]
     assert story_json(cli) | {"projectId": None} == {
         "concept": None,
         "logline": None,

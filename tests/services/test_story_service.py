@@ -373,6 +373,21 @@ def test_describe_says_what_was_recorded_replaced_and_removed() -> None:
         "Removed the logline; /undo restores: 'Cats'.",
         "Noted as a direction for Visual design: 'neon'.",
     ]
+    assert st.describe_undo(
+        [
+            st.Change("concept", "replaced", None, "Two brothers", "A heist"),
+            st.Change("logline", "recorded", None, None, "Cats"),
+            st.Change("character", "recorded", "Mia", None, {}),
+            st.Change("character", "removed", "Rex", {}, None),
+            st.Change("synopsis", "removed", None, "Once", None),
+        ]
+    ) == [
+        "Restored the concept: 'A heist' (it was 'Two brothers').",
+        "Restored the logline: 'Cats'.",
+        "Restored 1 character: Mia.",
+        "Removed 1 character: Rex.",
+        "Removed the synopsis (it was 'Once').",
+    ]
     assert st.describe(changes[:1], undo="moviecli story undo") == [
         "Replaced the concept; moviecli story undo restores: 'A heist on the moon'."
     ]

@@ -315,4 +315,7 @@ def _say_undone(title: str, undone: Undone) -> None:
         f"Undid the {undone.source} change of {when} to the story of {one_line(title)}:",
         quiet=env.quiet,
     )
-    _say_changes(title, undone.changes, undo=None)
+    from moviecli.services import story
+
+    for sentence in story.describe_undo(undone.changes):
+        render.say(one_line(sentence), quiet=env.quiet)

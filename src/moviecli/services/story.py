@@ -634,6 +634,42 @@ def _item_sentence(field: str, kind: str, names: list[str]) -> str:
     return f"{_ITEM_VERBS[kind]} {_count(len(names), NOUNS[field])}: {listed}."
 
 
+def describe_undo(changes: Sequence[Change]) -> list[str]:
+    """The sentences of an undo, from the changes :func:`undo` returns:
+    "Restored the concept: 'A heist on the moon' (it was 'Two brothers').",
+    "Restored 1 character: Mia.", "Removed 2 characters: Rex, Ada."."""
+    said: list[str | tuple[str, str]] = []
+    names: dict[tuple[str, str], list[str]] = {}
+    for change in changes:
+        if change.field in TEXT_FIELDS:
+            the = f"the {change.field}"
+            if change.after is None:
+                said.append(f"Removed {the} (it was {quote(change.before)}).")
+            elif change.before is None:
+                said.append(f"Restored {the}: {quote(change.after)}.")
+            else:
+                said.append(
+                    f"Restored {the}: {quote(change.after)} (it was {quote(change.before)})."
+                )
+        elif change.field == "direction":
+            item = change.after if change.after is not None else change.before
+            text = quote(item["text"]) if isinstance(item, dict) else "''"
+            verb = "Removed" if change.after is None else "Restored"
+            said.append(f"{verb} a direction: {text}.")
+        else:
+            key = (change.field, "Removed" if change.after is None else "Restored")
+            if key not in names:
+                names[key] = []
+                said.append(key)
+            names[key].append(change.name or "")
+    return [
+        s
+        if isinstance(s, str)
+        else f"{s[1]} {_count(len(names[s]), NOUNS[s[0]])}: {', '.join(names[s])}."
+        for s in said
+    ]
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
