@@ -19,7 +19,7 @@ project, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 session = sys.argv[4] if len(sys.argv) > 4 else None
 results = []
 for i in range(n):
-    args = ["chat", project, "-m", f"{tag} message {i}", "--json"]
+    args = ["chat", project, "-m", f"Character {tag}-{i}: line {tag}-{i}", "--json"]
     if session:
         args += ["--session", session]
     else:
@@ -85,12 +85,12 @@ def _check_in_order(messages: list[Any], turns: int) -> None:
     assert stamps == sorted(stamps)
     users = [m.content for m in messages if m.role == "user"]
     assert len(users) == len(set(users)) == turns  # each stored once
-    # every reply quotes the concept it recorded: it comes after its own message
+    # every reply names the character it recorded: it comes after its own message
     position = {m.content: i for i, m in enumerate(messages) if m.role == "user"}
     for i, m in enumerate(messages):
-        if m.role == "assistant":
-            quoted = m.content.split('"')[1]
-            assert position[quoted] < i
+        if m.role == "assistant" and "Recorded 1 character: " in m.content:
+            name = m.content.split("Recorded 1 character: ", 1)[1].split(".", 1)[0]
+            assert position[f"Character {name}: line {name}"] < i
 
 
 def test_four_processes_each_with_its_own_session(cli, admin, database):
@@ -103,14 +103,16 @@ def test_four_processes_each_with_its_own_session(cli, admin, database):
         messages = _messages(database, sessions.pop())
         _check_in_order(messages, TURNS)
         assert [m.content for m in messages if m.role == "user"] == [
-            f"w{k} message {i}" for i in range(TURNS)
+            f"Character w{k}-{i}: line w{k}-{i}" for i in range(TURNS)
         ]
     listed = cli("session", "list", "--json").json()
     assert listed["total"] == 4
     assert {s["messageCount"] for s in listed["items"]} == {2 * TURNS}
-    # the project took every recording: its concept is one of the last messages
-    concept = cli("project", "show", "P", "--json").json()["story"]["concept"]
-    assert concept in {f"w{k} message {TURNS - 1}" for k in range(4)}
+    # the project took every recording: no character was lost to a concurrent turn
+    characters = cli("project", "show", "P", "--json").json()["story"]["characters"]
+    assert sorted(c["name"] for c in characters) == sorted(
+        f"w{k}-{i}" for k in range(4) for i in range(TURNS)
+    )
 
 
 def test_two_processes_on_one_session(cli, admin, database):
@@ -123,8 +125,12 @@ def test_two_processes_on_one_session(cli, admin, database):
     messages = _messages(database, sid)
     _check_in_order(messages, 2 * TURNS + 1)
     for tag in ("a", "b"):
-        mine = [m.content for m in messages if m.role == "user" and m.content.startswith(tag)]
-        assert mine == [f"{tag} message {i}" for i in range(TURNS)]
+        mine = [
+            m.content
+            for m in messages
+            if m.role == "user" and m.content.startswith(f"Character {tag}-")
+        ]
+        assert mine == [f"Character {tag}-{i}: line {tag}-{i}" for i in range(TURNS)]
     info = cli("session", "show", sid, "--json").json()["session"]
     assert info["messageCount"] == 2 * (2 * TURNS + 1)
     assert info["awaitingUserInput"] is True

@@ -26,7 +26,7 @@ def test_printf_a_message_and_a_choice_into_a_real_process(cli, cli_process, adm
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.startswith("Started session ")
-    assert '> A heist in space\nRecorded the concept: "A heist in space".\n' in result.stdout
+    assert "> A heist in space\nRecorded the concept: 'A heist in space'.\n" in result.stdout
     assert "> 1\nCompleted Initial concept (progress 13%).\n" in result.stdout
     assert result.stdout.endswith("paused. Resume with: moviecli chat 'Space Heist'\n")
     progress = cli("project", "progress", "Space Heist", "--json").json()
@@ -61,15 +61,16 @@ def test_slash_commands_in_line_mode(cli, admin):
     out = result.stdout
     assert "  /override TEXT    manual override: your own direction\n" in out
     assert "> /choices\n  1. 📖 Story development ★ recommended (30 min)" in out
-    assert 'Manual override for Initial concept: "Keep it quiet and cold".' in out
+    assert "Manual override for Initial concept: 'Keep it quiet and cold'." in out
     assert "> /progress\nP: concept, 0% (0/8 steps), on initial_concept\n" in out
     assert "  ▶ Initial concept (current)\n" in out
     assert "  ✗ Story development (blocked): after Initial concept\n" in out
     assert "> /history 2\n  you: Keep it quiet and cold\n  assistant: Manual override" in out
     assert result.stderr == (
         "Error: custom input required (give your direction: /override TEXT)\n"
-        "Error: no choice 7 (1-2; /choices)\n"
-        "Error: unknown command /bogus (try /help)\n"
+        "Error: no choice 7 (the choices shown: 1. story_development, 2. manual_override)\n"
+        "Error: unknown command /bogus (commands: /help, /choices, /progress, /story, /undo, "
+        "/history, /attach, /override, /pause, /quit)\n"
     )
     session = _only_session(cli)
     assert session["messageCount"] == 5  # greeting + 2 turns: nothing stored for the errors
@@ -89,10 +90,10 @@ def test_pause_stops_reading_and_resume_shows_where_it_was(cli, admin):
     out = result.stdout
     assert out.startswith(
         f"Resumed session {session['id'][:8]} on 'P': Initial concept (0%, 0/8 steps done)\n"
-        "Recent messages:\n"
-        "  assistant: Welcome to P."
+        "Last exchange:\n"
+        "  you: A quiet film\n"
+        "  assistant: Recorded the concept: 'A quiet film'.\n"
     )
-    assert '  you: A quiet film\n  assistant: Recorded the concept: "A quiet film".\n' in out
     assert "Choices:\n  1. 📖 Story development ★ recommended (30 min)" in out
     assert _only_session(cli)["sessionState"] == "paused"
 
@@ -140,6 +141,6 @@ def test_attach_in_line_mode(cli, admin, tmp_path):
     result = cli("chat", "P", input=f"/attach {image} concept_art\n/attach\n")
     assert result.exit_code == 0
     assert "Attached 1 file: mood board.png (concept_art).\n" in result.stdout
-    assert result.stderr == "Error: /attach FILE [TYPE]\n"
+    assert result.stderr == "Error: /attach needs a file (/attach FILE [TYPE])\n"
     media = cli("media", "list", "P", "--json").json()["items"]
     assert [(m["mediaType"], m["filename"]) for m in media] == [("concept_art", "mood board.png")]

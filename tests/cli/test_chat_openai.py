@@ -118,7 +118,7 @@ def test_a_streamed_reply(cli, llm):
     assert request["messages"][0]["role"] == "system"
     assert request["messages"][-1] == {"role": "user", "content": "A lighthouse story"}
     facts = json.loads(request["messages"][-2]["content"].split("\n", 1)[1])
-    assert facts["recorded"] == ['Recorded the concept: "A lighthouse story".']
+    assert facts["recorded"] == ["Recorded the concept: 'A lighthouse story'."]
     assert facts["currentStep"]["id"] == "initial_concept"
     assert [c["id"] for c in facts["choices"]] == ["story_development", "manual_override"]
     assert llm.headers[0]["Authorization"] == "Bearer sk-test-123"

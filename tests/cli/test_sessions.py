@@ -76,7 +76,10 @@ def test_export_has_the_conversation_history(cli, admin):
     assert data["id"] == sid
     assert [m["role"] for m in data["conversationHistory"]] == ["user", "assistant"]
     assert data["conversationHistory"][0]["content"] == "A quiet film"
-    assert data["conversationHistory"][0]["metadata"] == {"step": "initial_concept"}
+    assert data["conversationHistory"][0]["metadata"] == {
+        "step": "initial_concept",
+        "intent": "story",
+    }
     assert data["currentStep"] == "initial_concept"
     assert data["lastChoices"][-1]["id"] == "manual_override"
     assert data["contextData"]["backend"] == "builtin"
@@ -92,7 +95,11 @@ def test_pause_resume_close(cli, admin):
     assert (data["sessionId"], data["sessionState"]) == (sid, "active")
     assert cli("session", "pause", sid).exit_code == 0
     result = cli("session", "resume", sid)
-    assert (result.exit_code, result.stdout) == (0, f"Session {sid[:8]}: paused → active\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Session {sid[:8]}: paused → active\n"
+        f"Continue it with: moviecli chat P --session {sid[:8]}\n",
+    )
     assert cli("session", "close", sid, "--json").json()["sessionState"] == "completed"
     result = cli("session", "resume", sid)
     assert result.exit_code == 5
@@ -142,6 +149,7 @@ def test_access_to_sessions(cli, login_as, team):
     assert result.exit_code == 4
     found = cli("session", "search", "moon", "--json").json()["items"]
     assert [(h["sessionId"], h["role"]) for h in found] == [
+        (bob_sid, "assistant"),  # Bob's message extended the concept, his reply quotes it
         (alice_sid, "assistant"),  # the reply quotes the concept
         (alice_sid, "user"),
     ]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from moviecli.services.assistant.builtin import greeting, render
-from moviecli.services.assistant.recorder import Recording, interpret, parse_pairs
+from moviecli.services.assistant.understanding import Understanding, understand
 from moviecli.services.chat import compute_outcome
 from moviecli.services.workflow import ORDER, Facts
 
@@ -47,8 +47,10 @@ def reply(
     custom: str | None = None,
     attachments: tuple[tuple[str, str], ...] = (),
 ) -> str:
-    recording = interpret(f.current_phase, text, override=custom)
-    outcome, _ = compute_outcome(f, story, recording, choice, at=AT, attachments=attachments)
+    understood = understand(text, step=f.current_phase)
+    outcome, _ = compute_outcome(
+        f, story, understood, choice, at=AT, attachments=attachments, override=custom
+    )
     return render(outcome)
 
 
@@ -105,6 +107,38 @@ CASES: dict[str, Any] = {
     "no characters found": lambda: reply(
         facts("character_creation"), {}, "some cast ideas, not yet written down"
     ),
+    # what a message is (issue 12 item 1): only story material is recorded
+    "smalltalk: hi in initial_concept": lambda: reply(
+        facts("initial_concept"), {"concept": "A heist on the moon"}, "hi!"
+    ),
+    "question: what does this step need, in character_creation": lambda: reply(
+        facts("character_creation"), STORY | {"characters": []}, "what does this step need?"
+    ),
+    "question: what is my concept": lambda: reply(
+        facts("story_development"), STORY, "what is my concept?"
+    ),
+    "question: how do I attach, in visual_design": lambda: reply(
+        facts("visual_design"), STORY, "how do i attach a style reference"
+    ),
+    "question: what does a later phase mean": lambda: reply(
+        facts("story_development"), STORY, "explain scene production"
+    ),
+    # labels and several items (issue 12 item 2)
+    "labels: the concept replaced": lambda: reply(
+        facts("story_development"), STORY, "Concept: A heist on the moon"
+    ),
+    "labels: three characters in one message": lambda: reply(
+        facts("character_creation"), {}, "Mia: a thief; Rex: her brother; Ada: the cop"
+    ),
+    "labels: a character and a scene in visual_design": lambda: reply(
+        facts("visual_design"), STORY, "Character mia: now the getaway driver\nScene Roof: dawn"
+    ),
+    "labels: an empty label is ignored": lambda: reply(
+        facts("initial_concept"), EMPTY, "Concept:\nLogline: Cats. Moon. Money."
+    ),
+    "initial_concept: a second message extends the concept": lambda: reply(
+        facts("initial_concept"), {"concept": "A heist in space"}, "the cats are brothers"
+    ),
     # one reply per blocked case
     "blocked: no concept": lambda: reply(
         facts("initial_concept"), EMPTY, choice="story_development"
@@ -149,9 +183,7 @@ CASES: dict[str, Any] = {
     ),
     "greeting": lambda: greeting(
         "Space Heist",
-        compute_outcome(facts("initial_concept"), {}, Recording("initial_concept"), None, at=AT)[
-            0
-        ],
+        compute_outcome(facts("initial_concept"), {}, Understanding(None), None, at=AT)[0],
     ),
 }
 
@@ -182,39 +214,43 @@ def test_replies_are_deterministic() -> None:
         assert make() == make()
 
 
-# --- the recorder ----------------------------------------------------------------------------
+# --- what a message records (the story service merges it) ----------------------------------------
 
 
-def test_name_description_lines() -> None:
-    pairs, other = parse_pairs("Mia: the pilot\n- Rex : safecracker\n2) Zed:\n\njust text")
-    assert pairs == [("Mia", "the pilot"), ("Rex", "safecracker"), ("Zed", "")]
-    assert other == 1
+def _recorded(step: str, text: str, story: dict[str, Any] | None = None) -> dict[str, Any]:
+    _, new = compute_outcome(facts(step), story or {}, understand(text, step=step), None, at=AT)
+    return new
 
 
-def test_recording_merges_by_name_case_insensitively() -> None:
-    story, said = interpret("character_creation", "Mia: pilot\nRex: thief").apply({}, AT)
-    story, said = interpret("character_creation", "mia: captain\nLu: cook").apply(story, AT)
+def test_characters_are_merged_by_name_whatever_the_case() -> None:
+    story = _recorded("character_creation", "Mia: pilot\nRex: thief")
+    story = _recorded("character_creation", "MIA: captain; Lu: cook", story)
     assert story["characters"] == [
         {"name": "Mia", "description": "captain"},
         {"name": "Rex", "description": "thief"},
         {"name": "Lu", "description": "cook"},
     ]
-    assert said == ["Recorded 1 character: Lu.", "Updated 1 character: mia."]
 
 
-def test_synopsis_grows_and_concept_is_replaced() -> None:
-    story, _ = interpret("story_development", "One.").apply({}, AT)
-    story, said = interpret("story_development", "Two three.").apply(story, AT)
-    assert story["synopsis"] == "One.\n\nTwo three."
-    assert said == ["Added to the synopsis (now 3 words)."]
-    story, said = interpret("initial_concept", "New idea").apply({"concept": "Old"}, AT)
-    assert story["concept"] == "New idea"
-    assert said == ['Updated the concept: "New idea".']
+def test_the_synopsis_grows_by_paragraphs_and_a_label_replaces_it() -> None:
+    story = _recorded("story_development", "They meet.")
+    story = _recorded("story_development", "They fall out.", story)
+    assert story["synopsis"] == "They meet.\n\nThey fall out."
+    story = _recorded("visual_design", "Synopsis: All new.", story)
+    assert story["synopsis"] == "All new."
+
+
+def test_questions_and_small_talk_record_nothing() -> None:
+    for step in ORDER:
+        for text in ("hi", "thx", "what does this step need?", "/help"):
+            assert _recorded(step, text, STORY) == STORY, (step, text)
 
 
 def test_override_is_a_direction_of_the_step() -> None:
-    story, said = interpret("visual_design", "", override="Darker").apply({}, AT)
+    outcome, story = compute_outcome(
+        facts("visual_design"), {}, Understanding(None), None, at=AT, override="Darker"
+    )
     assert story["directions"] == [
         {"step": "visual_design", "text": "Darker", "at": "2026-01-02T03:04:05Z"}
     ]
-    assert said == []
+    assert outcome.recorded == ()

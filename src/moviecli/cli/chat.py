@@ -1,26 +1,32 @@
 """moviecli chat: the guided production workflow, in three modes.
 
-- one turn (``-m`` / ``--choice`` / ``--custom`` / ``--attach``): for scripts;
-- line mode (stdin not a terminal): one line per turn, a number picks a choice, ``/…`` is
-  a slash command; the session is paused at the end of input;
-- the interactive REPL (a terminal): one prompt line where ↑/↓ highlight the choices and
-  Enter or a digit picks one; Ctrl-C / Ctrl-D pause the session and leave (exit 0).
+- one turn (``-m`` / ``--choice`` / ``--custom`` / ``--attach``): for scripts; ``-m /CMD``
+  runs a slash command instead (nothing is sent);
+- line mode (stdin not a terminal): one line per turn (a line ending in ``\\`` goes on on
+  the next), a number picks a choice, ``/…`` is a slash command; the session is paused at
+  the end of input;
+- the interactive REPL (a terminal): one prompt where ↑/↓ and Enter pick a choice, a
+  message that is only a number picks that choice, a pasted block is one message and a
+  line ending in ``\\`` (or Alt-Enter) goes on on the next; Ctrl-C / Ctrl-D pause the
+  session and leave (exit 0).
+
+On a terminal, replies wrap at word boundaries to its width.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from moviecli import render
+from moviecli.cli.chat_screen import Screen, choice_lines, message_lines
 from moviecli.cli.env import JsonOpt, env, stdin_is_terminal
 from moviecli.enums import MEDIA_TYPES, WORKFLOW_STEP_IDS, completer
 from moviecli.errors import MovieCliError, UsageError
-from moviecli.text import visible
 
 if TYPE_CHECKING:
     from moviecli.models import User
@@ -29,17 +35,28 @@ if TYPE_CHECKING:
 
 CHOICE_IDS = (*WORKFLOW_STEP_IDS, "manual_override")
 
-HELP = """\
-  <number>          pick that choice (↑/↓ and Enter on a terminal)
-  any other text    a message to the assistant
-  /choices          show the choices again
-  /progress         the phase checklist
-  /history [N]      the last N messages (default 10)
-  /attach FILE [T]  attach a file (T: its media type; inferred otherwise)
-  /override TEXT    manual override: your own direction
-  /pause            pause the session and leave
-  /quit             leave (the session is paused)
-  /help             this help"""
+
+def help_text() -> str:
+    from moviecli.services.assistant.understanding import COMMAND_USAGE, SLASH_COMMANDS
+
+    lines = [
+        "  <number>          pick that choice (↑/↓ and Enter on a terminal)",
+        "  any other text    a message to the assistant: story material is recorded,",
+        "                    questions are answered ('what does this step need?')",
+        "  line ending in \\  the message goes on on the next line (Alt-Enter too)",
+    ]
+    for name, what in SLASH_COMMANDS.items():
+        lines.append(f"  {COMMAND_USAGE.get(name, '/' + name):<17} {what}")
+    return "\n".join(lines)
+
+
+def unknown_command(name: str) -> UsageError:
+    from moviecli.services.assistant.understanding import SLASH_COMMANDS
+
+    return UsageError(
+        f"unknown command /{name}",
+        hint="commands: " + ", ".join(f"/{c}" for c in SLASH_COMMANDS),
+    )
 
 
 def chat(
@@ -47,12 +64,15 @@ def chat(
         None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
     ),
     message: str | None = typer.Option(
-        None, "--message", "-m", help="Send one message and exit ('-' reads it from stdin)."
+        None,
+        "--message",
+        "-m",
+        help="Send one message and exit ('-' reads it from stdin; /CMD runs a slash command).",
     ),
     choice: str | None = typer.Option(
         None,
         "--choice",
-        help="Pick a choice: a step id or manual_override.",
+        help="Pick a choice: a step id, manual_override, or the number shown.",
         autocompletion=completer(CHOICE_IDS),
     ),
     custom: str | None = typer.Option(
@@ -75,20 +95,48 @@ def chat(
 ) -> None:
     """Chat with the production assistant, which guides the project through the workflow.
 
+    A message is understood before anything is recorded: only story material is kept
+    (labels such as 'Concept: …', 'Character Mia: …', 'Scene Vault: …' work in any step);
+    questions and small talk are answered; a message that is only a number or a step id
+    picks that choice. Messages are limited to 64 KiB (send longer texts in parts).
+
     With -m, --choice, --custom or --attach: one turn, then exit (--json prints
     {sessionId, response, choices, currentStep, progress, blocked}). Otherwise an
     interactive session on a terminal, or one line per turn from a pipe. The session is
     --session, else a new one with --new, else your latest open session on the project.
     """
+    req = _Request(project, message, choice, custom, list(attach), attach_type)
+    _run(req, session_id, new, json_out)
+
+
+@dataclass
+class _Request:
+    project: str | None
+    message: str | None
+    choice: str | None
+    custom: str | None
+    attach: list[Path]
+    attach_type: str | None
+
+
+def _run(args: _Request, session_id: str | None, new: bool, json_out: bool) -> None:
+    """A command, one turn, or an interactive chat."""
     from moviecli.services import auth
     from moviecli.services import chat as chat_service
+    from moviecli.services.assistant.understanding import command_name
 
+    project, message, choice, custom = args.project, args.message, args.choice, args.custom
+    attach, attach_type = args.attach, args.attach_type
     if message == "-":
-        message = sys.stdin.read()
+        message = _read_stdin_message()
     database = env.database()
     with database.session() as session:
         actor = auth.current_user(session)
     one_turn = message is not None or choice is not None or custom is not None or bool(attach)
+    command = command_name(message or "")
+    if command is not None and choice is None and custom is None and not attach:
+        _one_command(database, actor, message or "", project, session_id, new, json_out)
+        return
     if one_turn:
         req = chat_service.TurnRequest(message, choice, custom, list(attach), attach_type)
         _one_turn(database, actor, req, project, session_id, new, json_out)
@@ -103,6 +151,22 @@ def chat(
     raise typer.Exit(code)
 
 
+def _read_stdin_message() -> str:
+    """``-m -``: the message from stdin, read no further than the size limit allows."""
+    from moviecli.services.chat.turn import MAX_MESSAGE_BYTES
+
+    data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise UsageError(
+            f"the message on stdin is over the limit of {MAX_MESSAGE_BYTES // 1024} KiB",
+            hint="send a long text in parts: each adds to the story",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("the message on stdin is not valid UTF-8 text") from None
+
+
 def _one_turn(
     database: Database,
     actor: User,
@@ -114,7 +178,8 @@ def _one_turn(
 ) -> None:
     from moviecli.services import chat as chat_service
 
-    streamed = _Stream(enabled=not json_out)
+    screen = Screen.for_stdout()
+    streamed = screen.stream(enabled=not json_out)
     result = chat_service.take_turn(
         database,
         actor,
@@ -130,52 +195,99 @@ def _one_turn(
     if result.notice:
         render.note(result.notice)
     streamed.finish(result.response)
-    _print_choices(result.choices)
+    screen.choices(result.choices)
     render.note(f"(session {result.session_id[:8]})", quiet=env.quiet)
 
 
-@dataclass
-class _Stream:
-    """Writes a streamed reply as it arrives; prints the whole reply otherwise."""
+def _one_command(
+    database: Database,
+    actor: User,
+    text: str,
+    project: str | None,
+    session_id: str | None,
+    new: bool,
+    json_out: bool,
+) -> None:
+    """``-m /CMD``: the slash command, as in the REPL; nothing is sent to the assistant
+    (``/override`` and ``/attach`` are turns of their own)."""
+    from moviecli.services import chat as chat_service
+    from moviecli.services.assistant.understanding import SLASH_COMMANDS, command_name
 
-    enabled: bool
-    written: list[str] = field(default_factory=list)
-
-    def write(self, piece: str) -> None:
-        if not self.enabled:
-            return
-        self.written.append(piece)
-        sys.stdout.write(visible(piece))
-        sys.stdout.flush()
-
-    def finish(self, response: str) -> None:
-        if "".join(self.written).strip() == response.strip():
-            sys.stdout.write("\n")
-        else:
-            if self.written:  # the engine rewrote the reply after the stream: say it all
-                sys.stdout.write("\n")
-            sys.stdout.write(visible(response) + "\n")
-        self.written.clear()
-
-
-def _print_choices(choices: list[dict[str, Any]]) -> None:
-    if not choices:
+    name = command_name(text) or ""
+    rest = text.strip()[1:].partition(" ")[2].strip()
+    if name not in SLASH_COMMANDS:
+        raise unknown_command(name)
+    if name in ("override", "attach"):
+        req = _command_request(name, rest)
+        _one_turn(database, actor, req, project, session_id, new, json_out)
         return
-    sys.stdout.write("\nChoices:\n")
-    for line in _choice_lines(choices):
-        sys.stdout.write(visible(line) + "\n")
-
-
-def _choice_lines(choices: list[dict[str, Any]], highlight: int | None = None) -> list[str]:
-    lines = []
-    for number, c in enumerate(choices, start=1):
-        star = " ★ recommended" if c.get("isRecommended") else ""
-        mark = ">" if highlight == number - 1 else " "
-        lines.append(
-            f" {mark}{number}. {c['icon']} {c['title']}{star} ({c['estimatedTime']}): "
-            f"{c['description']}"
+    if json_out:
+        raise UsageError(f"--json does not apply to /{name}", hint="leave out --json")
+    if name == "help":
+        Screen.for_stdout().raw(help_text())
+    elif name in ("story", "undo", "progress") and session_id is None:
+        PROJECT_COMMANDS[name](database, actor, project)
+    else:
+        opened = chat_service.open_chat(
+            database, actor, project_ref=project, session_ref=session_id, new=new
         )
-    return lines
+        conversation = Conversation(database, actor, opened)
+        try:
+            conversation.slash(text.strip(), strict=True)
+        except Leave:
+            conversation.leave()
+
+
+def _command_request(name: str, rest: str) -> TurnRequest:
+    """The turn ``/override TEXT`` or ``/attach FILE [TYPE]`` asks for."""
+    from moviecli.services.chat import TurnRequest
+
+    if not rest and name == "override":
+        raise UsageError("custom input required", hint="/override TEXT")
+    if not rest:
+        raise UsageError("/attach needs a file", hint="/attach FILE [TYPE]")
+    if name == "override":
+        return TurnRequest(choice="manual_override", custom=rest)
+    parts = rest.rsplit(" ", 1)
+    kind = None
+    if len(parts) == 2 and parts[1] in MEDIA_TYPES:
+        rest, kind = parts[0], parts[1]
+    return TurnRequest(attachments=[Path(rest).expanduser()], attach_type=kind)
+
+
+def show_story(database: Database, actor: User, project: str | None) -> None:
+    from moviecli.cli.story import render_story
+    from moviecli.services import story
+
+    with database.session() as session:
+        record = story.show(session, actor, project)
+    render_story(record)
+
+
+def undo_story(database: Database, actor: User, project: str | None) -> None:
+    from moviecli.cli.story import say_undone
+    from moviecli.services import story
+
+    with database.write() as session:
+        changed, undone = story.undo_story(session, actor, project)
+        title = changed.title
+    say_undone(title, undone)
+
+
+def progress_lines_of(database: Database, actor: User, project: str | None) -> list[str]:
+    from moviecli.cli.workflow_cmd import progress_lines
+    from moviecli.services import workflow
+
+    with database.session() as session:
+        report = workflow.progress_report(session, actor, project)
+    return progress_lines(report)
+
+
+def show_progress(database: Database, actor: User, project: str | None) -> None:
+    Screen.for_stdout().lines(progress_lines_of(database, actor, project))
+
+
+PROJECT_COMMANDS = {"story": show_story, "undo": undo_story, "progress": show_progress}
 
 
 # --- line mode and the REPL --------------------------------------------------------------------
@@ -185,6 +297,18 @@ class Leave(Exception):
     """A slash command or key asked to leave the chat."""
 
 
+COMMANDS: dict[str, Any] = {
+    "help": lambda c, rest: c.screen.raw(help_text()),
+    "choices": lambda c, rest: c.screen.choices(c.choices, heading=False),
+    "progress": lambda c, rest: show_progress(c.database, c.actor, c.project_id),
+    "story": lambda c, rest: show_story(c.database, c.actor, c.project_id),
+    "undo": lambda c, rest: undo_story(c.database, c.actor, c.project_id),
+    "history": lambda c, rest: c.show_history(rest),
+    "override": lambda c, rest: c.command_turn("override", rest),
+    "attach": lambda c, rest: c.command_turn("attach", rest),
+}
+
+
 class Conversation:
     """The state of an interactive chat: the session, its last choices, its project."""
 
@@ -192,19 +316,22 @@ class Conversation:
         self.database = database
         self.actor = actor
         self.session_id = opened.session.id
+        self.project_id = opened.session.project
         self.project_title = opened.project_title
         self.choices: list[dict[str, Any]] = opened.choices
         self.opened = opened
         self.failed = False
         self.show_choices = False  # line mode prints them after each reply
+        self.screen = Screen.for_stdout()
 
     # shared ---------------------------------------------------------------------------------
 
     def banner(self) -> list[str]:
-        o = self.opened
-        step = o.session.current_step
+        """Where the session stands; on resuming, the last exchange too."""
         from moviecli.services.workflow import STEPS
 
+        o = self.opened
+        step = o.session.current_step
         head = (
             f"{'Resumed' if o.resumed else 'Started'} session {o.session.id[:8]} on "
             f"{o.project_title!r}: {STEPS[step].title} "
@@ -213,18 +340,18 @@ class Conversation:
         lines = [head]
         if o.notice:
             lines.insert(0, o.notice)
-        if o.resumed and o.recent:
-            lines.append("Recent messages:")
-        shown = o.recent if o.resumed else o.recent[-1:]
+        shown = _last_exchange(o.recent) if o.resumed else o.recent[-1:]
+        if o.resumed and shown:
+            lines.append("Last exchange:")
         for m in shown:
-            lines.extend(_message_lines(m.role, m.content, indent=o.resumed))
+            lines.extend(message_lines(m.role, m.content, indent=o.resumed))
         lines.append("Type a message, a choice number, or /help.")
-        return [visible(line) for line in lines]
+        return lines
 
-    def turn(self, req: TurnRequest, out: Any) -> TurnResult | None:
+    def turn(self, req: TurnRequest) -> TurnResult | None:
         from moviecli.services import chat as chat_service
 
-        streamed = _Stream(enabled=True)
+        streamed = self.screen.stream(enabled=True)
         try:
             result = chat_service.take_turn(
                 self.database,
@@ -234,8 +361,7 @@ class Conversation:
                 on_chunk=streamed.write,
             )
         except MovieCliError as exc:
-            if streamed.written:
-                sys.stdout.write("\n")
+            streamed.abandon()
             render.error_line(f"Error: {exc}")
             self.failed = self.failed or exc.exit_code == 1
             return None
@@ -246,13 +372,13 @@ class Conversation:
         self.choices = result.choices
         self.failed = False
         if result.session_state == "completed":
-            sys.stdout.write("The workflow is complete: this session is closed.\n")
+            self.screen.line("The workflow is complete: this session is closed.")
             raise Leave
         if self.show_choices:
-            _print_choices(self.choices)
+            self.screen.choices(self.choices)
         return result
 
-    def pick(self, number: int, out: Any, ask_custom: Any = None) -> None:
+    def pick(self, number: int, ask_custom: Any = None) -> None:
         from moviecli.services.chat import TurnRequest
 
         if not 1 <= number <= len(self.choices):
@@ -266,57 +392,57 @@ class Conversation:
                     "Error: custom input required (give your direction: /override TEXT)"
                 )
                 return
-            self.turn(TurnRequest(choice=choice, custom=text), out)
+            self.turn(TurnRequest(choice=choice, custom=text))
             return
-        self.turn(TurnRequest(choice=choice), out)
+        self.turn(TurnRequest(choice=choice))
 
-    def slash(self, line: str, out: Any) -> None:
+    def send(self, text: str, ask_custom: Any = None) -> None:
+        """What the creator typed: a command, a pick, or a message for the assistant."""
+        from moviecli.services.assistant.understanding import choice_number
         from moviecli.services.chat import TurnRequest
 
-        name, _, rest = line[1:].strip().partition(" ")
-        rest = rest.strip()
-        if name in ("help", "h", "?"):
-            out.write(HELP + "\n")
-        elif name == "choices":
-            for text in _choice_lines(self.choices):
-                out.write(visible(text) + "\n")
-        elif name == "progress":
-            for text in self.progress_lines():
-                out.write(text + "\n")
-        elif name == "history":
-            try:
-                n = int(rest) if rest else 10
-            except ValueError:
-                render.error_line("Error: /history takes a number of messages")
-                return
-            for text in self.history_lines(max(1, min(n, 200))):
-                out.write(text + "\n")
-        elif name == "attach":
-            if not rest:
-                render.error_line("Error: /attach FILE [TYPE]")
-                return
-            parts = rest.rsplit(" ", 1)
-            kind = None
-            if len(parts) == 2 and parts[1] in MEDIA_TYPES:
-                rest, kind = parts[0], parts[1]
-            self.turn(TurnRequest(attachments=[Path(rest).expanduser()], attach_type=kind), out)
-        elif name == "override":
-            if not rest:
-                render.error_line("Error: custom input required (/override TEXT)")
-                return
-            self.turn(TurnRequest(choice="manual_override", custom=rest), out)
-        elif name in ("pause", "quit", "exit", "q"):
-            raise Leave
-        else:
-            render.error_line(f"Error: unknown command /{name} (try /help)")
+        stripped = text.strip()
+        if not stripped:
+            return
+        if stripped.startswith("/"):
+            self.slash(stripped)
+            return
+        number = choice_number(stripped)
+        if number is not None and 1 <= number <= len(self.choices):
+            self.pick(number, ask_custom)
+            return
+        self.turn(TurnRequest(message=text))
 
-    def progress_lines(self) -> list[str]:
-        from moviecli.cli.workflow_cmd import progress_lines
-        from moviecli.services import workflow
+    def slash(self, line: str, *, strict: bool = False) -> bool:
+        """Run a slash command; False (after the error line) when it could not run.
+        ``strict`` (``-m /CMD``): errors are raised, for their exit codes."""
+        from moviecli.services.assistant.understanding import command_name
 
-        with self.database.session() as session:
-            report = workflow.progress_report(session, self.actor, self.opened.session.project)
-        return progress_lines(report)
+        name = command_name(line) or ""
+        rest = line.strip()[1:].partition(" ")[2].strip()
+        try:
+            if name in ("pause", "quit"):
+                raise Leave
+            if name not in COMMANDS:
+                raise unknown_command(name)
+            COMMANDS[name](self, rest)
+        except MovieCliError as exc:
+            if strict:
+                raise
+            render.error_line(f"Error: {exc}")
+            return False
+        return True
+
+    def command_turn(self, name: str, rest: str) -> None:
+        """/override and /attach: a turn (its error is shown, the session goes on)."""
+        self.turn(_command_request(name, rest))
+
+    def show_history(self, rest: str) -> None:
+        try:
+            n = int(rest) if rest else 10
+        except ValueError:
+            raise UsageError("/history takes a number of messages") from None
+        self.screen.lines(self.history_lines(max(1, min(n, 200))))
 
     def history_lines(self, n: int) -> list[str]:
         from moviecli.services import chat as chat_service
@@ -325,7 +451,7 @@ class Conversation:
             messages = chat_service.recent(session, self.actor, self.session_id, n)
         lines = []
         for m in messages:
-            lines.extend(_message_lines(m.role, m.content, indent=True))
+            lines.extend(message_lines(m.role, m.content, indent=True))
         return lines
 
     def leave(self) -> None:
@@ -333,161 +459,89 @@ class Conversation:
 
         if not chat_service.pause_quietly(self.database, self.actor, self.session_id):
             return
-        sys.stdout.write(
+        self.screen.line(
             f"Session {self.session_id[:8]} paused. Resume with: moviecli chat "
-            f"{visible(_quote(self.project_title))}\n"
+            f"{_quote(self.project_title)}"
         )
 
     # line mode ------------------------------------------------------------------------------
 
     def run_lines(self) -> int:
-        out = sys.stdout
-        for text in self.banner():
-            out.write(text + "\n")
-        _print_choices(self.choices)
+        self.screen.lines(self.banner())
+        self.screen.choices(self.choices)
         self.show_choices = True
-        from moviecli.services.chat import TurnRequest
-
         try:
-            for raw in sys.stdin:
-                line = raw.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                out.write(f"> {visible(line)}\n")
-                stripped = line.strip()
-                if stripped.startswith("/"):
-                    self.slash(stripped, out)
-                    continue
-                if stripped.isdigit():
-                    self.pick(int(stripped), out)
-                else:
-                    self.turn(TurnRequest(message=line), out)
+            for text in _joined_lines(sys.stdin):
+                self.screen.line("> " + text.replace("\n", "\n  "))
+                self.send(text)
         except Leave:
             pass
         except KeyboardInterrupt:
-            out.write("\n")
+            self.screen.line("")
         self.leave()
         return 1 if self.failed else 0
 
     # the REPL -------------------------------------------------------------------------------
 
     def run_repl(self) -> int:
-        from prompt_toolkit import PromptSession
-        from prompt_toolkit.filters import Condition
-        from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.key_binding import KeyBindings
+        from moviecli.cli.chat_prompt import ChatPrompt
 
-        from moviecli.services.chat import TurnRequest
-
-        out = sys.stdout
-        for text in self.banner():
-            out.write(text + "\n")
-        state = {"index": self._recommended()}
-        bindings = KeyBindings()
-        empty = Condition(lambda: not prompt.default_buffer.text)
-
-        @bindings.add("up", filter=empty)
-        def _up(event: Any) -> None:
-            if self.choices:
-                state["index"] = (state["index"] - 1) % len(self.choices)
-
-        @bindings.add("down", filter=empty)
-        def _down(event: Any) -> None:
-            if self.choices:
-                state["index"] = (state["index"] + 1) % len(self.choices)
-
-        @bindings.add("enter")
-        def _enter(event: Any) -> None:
-            buffer = event.app.current_buffer
-            if not buffer.text.strip() and self.choices:
-                _picked(event, state["index"] + 1)
-            else:
-                buffer.validate_and_handle()
-
-        def _picked(event: Any, number: int) -> None:
-            # Leave the pick on the prompt line, so the scrollback shows what was chosen.
-            event.app.current_buffer.text = f"{number}. {self.choices[number - 1]['title']}"
-            event.app.exit(result=f"#{number}")
-
-        for digit in "123456789":
-
-            def _pick_digit(event: Any, digit: str = digit) -> None:
-                if int(digit) <= len(self.choices):
-                    _picked(event, int(digit))
-                else:
-                    event.app.current_buffer.insert_text(digit)
-
-            bindings.add(digit, filter=empty)(_pick_digit)
-
-        def message() -> FormattedText:
-            parts: list[tuple[str, str]] = []
-            for number, c in enumerate(self.choices, start=1):
-                selected = number - 1 == state["index"]
-                style = "reverse bold" if selected else ""
-                star = " ★" if c.get("isRecommended") else ""
-                parts.append(
-                    (
-                        style,
-                        f" {'>' if selected else ' '} {number}. {c['icon']} {c['title']}{star}"
-                        f" ({c['estimatedTime']}) ",
-                    )
-                )
-                parts.append(("", "\n"))
-            parts.append(("bold", "you> "))
-            return FormattedText(parts)
-
-        prompt: Any = PromptSession(message, key_bindings=bindings)
-
-        def ask_custom() -> str:
-            try:
-                return str(PromptSession().prompt("Your direction (empty to cancel): ")).strip()
-            except (KeyboardInterrupt, EOFError):
-                return ""
-
+        self.screen.lines(self.banner())
+        prompt = ChatPrompt(self)
         try:
             while True:
-                state["index"] = self._recommended()
                 try:
-                    line = str(prompt.prompt())
+                    text = prompt.ask()
                 except (KeyboardInterrupt, EOFError):
-                    out.write("\n")
+                    self.screen.line("")
                     break
-                if line.startswith("#") and line[1:].isdigit():
-                    self.pick(int(line[1:]), out, ask_custom)
-                    continue
-                stripped = line.strip()
-                if not stripped:
-                    continue
-                if stripped.startswith("/"):
-                    self.slash(stripped, out)
-                elif stripped.isdigit() and 1 <= int(stripped) <= len(self.choices):
-                    self.pick(int(stripped), out, ask_custom)
+                if text.startswith("#") and text[1:].isdigit():
+                    self.pick(int(text[1:]), prompt.ask_custom)
                 else:
-                    self.turn(TurnRequest(message=line), out)
+                    self.send(text, prompt.ask_custom)
         except Leave:
             pass
         except KeyboardInterrupt:  # Ctrl-C while a reply was being produced
-            out.write("\n")
+            self.screen.line("")
         self.leave()
         return 0
 
-    def _recommended(self) -> int:
+    def recommended(self) -> int:
         for index, c in enumerate(self.choices):
             if c.get("isRecommended"):
                 return index
         return 0
 
 
-def _message_lines(role: str, content: str, *, indent: bool) -> list[str]:
-    who = {"user": "you", "assistant": "assistant", "system": "system"}.get(role, role)
-    lines = visible(content).splitlines() or [""]
-    pad = "  " if indent else ""
-    out = [f"{pad}{who}: {lines[0]}"]
-    out.extend(f"{pad}{' ' * (len(who) + 2)}{line}" for line in lines[1:])
-    return out
+def _joined_lines(stream: Any) -> Any:
+    """Lines of ``stream`` without their ends, blank ones skipped; a line ending in ``\\``
+    goes on on the next (one message of several lines)."""
+    held: list[str] = []
+    for raw in stream:
+        line = raw.rstrip("\r\n")
+        if line.endswith("\\"):
+            held.append(line[:-1])
+            continue
+        text = "\n".join([*held, line])
+        held = []
+        if text.strip():
+            yield text
+    if held and "\n".join(held).strip():
+        yield "\n".join(held)
+
+
+def _last_exchange(recent: list[Any]) -> list[Any]:
+    """The last message of the creator and what followed it (the greeting when none)."""
+    for index in range(len(recent) - 1, -1, -1):
+        if recent[index].role == "user":
+            return recent[index:]
+    return recent[-1:]
 
 
 def _quote(title: str) -> str:
     import shlex
 
     return shlex.quote(title)
+
+
+__all__ = ["Conversation", "choice_lines", "help_text"]

@@ -171,6 +171,15 @@ def _state_change(session_id: str, action: str, json_out: bool) -> None:
         render.say(f"Session {info.id[:8]} is already {old}", quiet=env.quiet)
     else:
         render.say(f"Session {info.id[:8]}: {old} → {info.session_state}", quiet=env.quiet)
+    if not json_out and info.session_state == "active":
+        render.say(f"Continue it with: {continue_command(info)}", quiet=env.quiet)
+
+
+def continue_command(info: SessionInfo) -> str:
+    """The command that goes on with this session, in the chat."""
+    import shlex
+
+    return f"moviecli chat {shlex.quote(info.project_title)} --session {info.id[:8]}"
 
 
 @app.command("pause")

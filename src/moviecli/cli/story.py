@@ -39,7 +39,13 @@ def show(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
         record = story.show(session, actor, project)
     if json_out:
         render.print_json(record)
-    elif render.use_rich():
+    else:
+        render_story(record)
+
+
+def render_story(record: StoryPublic) -> None:
+    """The story on a terminal (a panel), or as plain lines when piped; the chat's /story."""
+    if render.use_rich():
         _render_rich(record)
     else:
         _render_plain(record)
@@ -306,10 +312,11 @@ def undo(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
             }
         )
         return
-    _say_undone(record.title, undone)
+    say_undone(record.title, undone)
 
 
-def _say_undone(title: str, undone: Undone) -> None:
+def say_undone(title: str, undone: Undone) -> None:
+    """What an undo reverted (also the chat's /undo)."""
     when = render.when(undone.at) if undone.at is not None else "?"
     render.say(
         f"Undid the {undone.source} change of {when} to the story of {one_line(title)}:",

@@ -1,9 +1,9 @@
 """The chat's reply writers behind one small interface.
 
-The workflow logic (what is recorded, which moves are allowed, the choices) stays with the
-engine (``services.workflow`` and ``services.assistant.recorder``); a backend only writes
-the reply text from a :class:`ReplyContext`. ``builtin`` is offline and deterministic;
-``openai`` talks to any OpenAI-compatible chat-completions endpoint.
+The workflow logic (what a message is and records, which moves are allowed, the choices)
+stays with the engine (``services.workflow``, ``understanding``, ``answers``); a backend
+only writes the reply text from a :class:`ReplyContext`. ``builtin`` is offline and
+deterministic; ``openai`` talks to any OpenAI-compatible chat-completions endpoint.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from moviecli.services.assistant.recorder import Recording
+from moviecli.services.assistant.understanding import Understanding
 from moviecli.services.workflow import Applied, Choice, Move
 
 
@@ -21,13 +21,15 @@ class Outcome:
     """What a turn did, as the engine decided it: the reply is written from this."""
 
     step: str  # the phase the turn was taken in
-    recording: Recording
-    recorded: tuple[str, ...]  # sentences saying what was recorded
+    understanding: Understanding  # what the message was
+    recorded: tuple[str, ...]  # sentences saying what was recorded, replaced, ignored
     move: Move | None
     applied: Applied
     missing: tuple[str, ...]  # what the (new) current phase still lacks
     choices: tuple[Choice, ...]
     attachments: tuple[tuple[str, str], ...] = ()  # (filename, mediaType)
+    answer: tuple[str, ...] = ()  # the engine's answer to a question or small talk
+    override: str | None = None  # a manual override's direction
 
     @property
     def blocked(self) -> list[str]:
@@ -43,6 +45,9 @@ class ReplyContext:
     user_text: str
     history: list[tuple[str, str]] = field(default_factory=list)  # (role, content), oldest first
     context_data: dict[str, Any] = field(default_factory=dict)
+    # A backend that understands the message itself (a model) puts its understanding here,
+    # checked like the built-in one; the turn then records from it instead.
+    understanding: Understanding | None = None
 
 
 class BackendFailed(Exception):

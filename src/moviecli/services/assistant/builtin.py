@@ -10,23 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from moviecli.services.assistant import Outcome, ReplyContext
+from moviecli.services.assistant.knowledge import ASK as ASK  # openai.py reads it here
+from moviecli.services.story import quote
 from moviecli.services.workflow import LAST, STEPS
-
-# What to send in each step.
-ASK = {
-    "initial_concept": "Describe the series in a message: its premise, world and tone.",
-    "story_development": "Send the synopsis as a message: how the story starts, turns and ends.",
-    "character_creation": (
-        "Send the characters one per line as 'Name: description', or attach character designs."
-    ),
-    "visual_design": "Attach style reference images and describe the look you want.",
-    "audio_design": "Attach voices, music or sound effects, and describe the sound.",
-    "scene_production": (
-        "Send the scenes one per line as 'Scene title: description', or attach storyboards."
-    ),
-    "post_production": "Attach the video segments as you produce them.",
-    "final_assembly": "Attach the final video, then choose 'Complete the workflow'.",
-}
 
 
 class BuiltinAssistant:
@@ -57,27 +43,40 @@ def render(outcome: Outcome) -> str:
         names = ", ".join(f"{name} ({kind})" for name, kind in outcome.attachments)
         noun = "file" if len(outcome.attachments) == 1 else "files"
         lines.append(f"Attached {len(outcome.attachments)} {noun}: {names}.")
+    lines.extend(outcome.answer)
     lines.extend(outcome.recorded)
-    rec = outcome.recording
-    nothing_parsed = rec.unparsed and not (rec.characters or rec.scenes)
-    if rec.step in ("character_creation", "scene_production") and nothing_parsed:
-        noun = "characters" if rec.step == "character_creation" else "scenes"
-        form = "Name: description" if rec.step == "character_creation" else "Title: description"
-        lines.append(f"No {noun} found in that message: send one per line as '{form}'.")
-    if rec.override:
-        step = STEPS[rec.step]
+    lines.extend(_not_recorded(outcome))
+    if outcome.override:
+        step = STEPS[outcome.step]
         lines.append(
-            f'Manual override for {step.title}: "{rec.override}". I will follow it from now '
-            "on: it is kept in the project's story as a direction, so every session on this "
-            "project builds on it. It does not skip requirements."
+            f"Manual override for {step.title}: {quote(outcome.override)}. I will follow it "
+            "from now on: it is kept in the project's story as a direction, so every session "
+            "on this project builds on it. It does not skip requirements."
         )
     lines.extend(_move(outcome))
     if not outcome.applied.workflow_completed:
         said_already = set(outcome.missing) <= set(outcome.blocked) and outcome.missing
         if not said_already:
-            lines.extend(_lacking(outcome))
+            lines.extend(line for line in _lacking(outcome) if line not in lines)
         lines.extend(_recommend(outcome))
     return "\n".join(lines)
+
+
+def _not_recorded(outcome: Outcome) -> list[str]:
+    """What a message of story material left out, and the form a step's items take when
+    a message in character_creation or scene_production held none."""
+    understood = outcome.understanding
+    lines = [f"Not recorded: {reason}." for reason in understood.ignored]
+    if understood.intent != "story":
+        return lines
+    fields = {u.field for u in understood.updates}
+    for step, field, form in (
+        ("character_creation", "character", "Name: description"),
+        ("scene_production", "scene", "Title: description"),
+    ):
+        if outcome.step == step and field not in fields:
+            lines.append(f"No {field}s in that message: send them one per line as '{form}'.")
+    return lines
 
 
 def _move(outcome: Outcome) -> list[str]:

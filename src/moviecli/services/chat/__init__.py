@@ -3,6 +3,7 @@
 - ``sessions``: the session and message shapes, access, which session a chat continues,
   and the session commands (list, show, export, pause, resume, close);
 - ``turn``: one turn in three transactions, and opening a session for the REPL;
+- ``outcome``: what a turn does, decided by the engine before the reply (pure);
 - ``attach``: files attached to a turn, added as media of the project;
 - ``fulltext``: ``session search``.
 
@@ -10,8 +11,9 @@ What a message means (the understanding) and the reply writers (the backends) li
 ``services.assistant``.
 """
 
-from moviecli.services.chat.attach import attach_files, infer_type
+from moviecli.services.chat.attach import attach_files
 from moviecli.services.chat.fulltext import SearchHit, SearchPage, search, snippet
+from moviecli.services.chat.outcome import compute_outcome
 from moviecli.services.chat.sessions import (
     MessageInfo,
     SessionInfo,
@@ -29,7 +31,6 @@ from moviecli.services.chat.turn import (
     Opened,
     TurnRequest,
     TurnResult,
-    compute_outcome,
     open_chat,
     take_turn,
 )
@@ -48,7 +49,6 @@ __all__ = [
     "export",
     "get_session",
     "history",
-    "infer_type",
     "list_sessions",
     "open_chat",
     "pause_quietly",

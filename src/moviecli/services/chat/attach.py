@@ -10,6 +10,7 @@ from sqlmodel import Session
 from moviecli.errors import ValidationFailed
 from moviecli.models import Project, User
 from moviecli.services import access, projects
+from moviecli.services.assistant.knowledge import infer_type
 from moviecli.services.chat.sessions import get_session
 from moviecli.storage.db import Database
 
@@ -27,23 +28,6 @@ def project_for(
         project = projects.resolve_or_current(session, actor, project_ref)
     access.require_edit_project(session, actor, project)
     return project
-
-
-# What an attachment becomes when --attach-type is not given (SPEC section 5).
-INFERRED_TYPES = {
-    "image": {
-        "character_creation": "character_design",
-        "visual_design": "style_reference",
-        "scene_production": "storyboard",
-    },
-    "video": {"final_assembly": "final_video"},
-    "audio": {"character_creation": "voice_profile", "audio_design": "music_track"},
-}
-DEFAULT_TYPES = {"image": "concept_art", "video": "video_segment", "audio": "audio_clip"}
-
-
-def infer_type(family: str, step: str) -> str:
-    return INFERRED_TYPES[family].get(step, DEFAULT_TYPES[family])
 
 
 def attach_files(

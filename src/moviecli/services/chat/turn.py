@@ -16,18 +16,24 @@ puts the session in ``error``; the next message (or ``session resume``) brings i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moviecli.errors import ExitCode, MovieCliError, NotFound, UsageError
-from moviecli.models import ChatSession, Progress, Project, User, utcnow
+from moviecli.models import ChatSession, Message, Progress, Project, User, utcnow
 from moviecli.services import story as story_service
 from moviecli.services import workflow
 from moviecli.services.assistant import Backend, BackendFailed, Outcome, ReplyContext
-from moviecli.services.assistant.recorder import Recording, interpret
+from moviecli.services.assistant.understanding import (
+    SLASH_COMMANDS,
+    Understanding,
+    command_name,
+    understand,
+)
 from moviecli.services.chat.attach import attach_files, project_for
+from moviecli.services.chat.outcome import compute_outcome, resolve_choice, turn_updates
 from moviecli.services.chat.sessions import (
     MessageInfo,
     SessionInfo,
@@ -53,83 +59,40 @@ class ChatBackendError(MovieCliError):
     code = "backend"
 
 
-# --- the outcome of a turn (pure) ---------------------------------------------------------
-
-
-def compute_outcome(
-    facts: workflow.Facts,
-    story: dict[str, Any],
-    recording: Recording,
-    choice: str | None,
-    *,
-    at: datetime,
-    attachments: tuple[tuple[str, str], ...] = (),
-) -> tuple[Outcome, dict[str, Any]]:
-    """What the turn does to the project: the story with the recording merged in, the move
-    (if a step was chosen), progress, status, what the phase still lacks, the choices."""
-    new_story, said = recording.apply(story, at) if not recording.empty else (story, [])
-    facts = facts.with_story(new_story)
-    move = None
-    if choice and choice != workflow.MANUAL_OVERRIDE:
-        move = workflow.plan_move(facts, choice)
-    if move is not None:
-        applied = workflow.apply_move(facts, move)
-    else:
-        applied = workflow.Applied(
-            facts.current_phase,
-            facts.completed,
-            facts.progress,
-            facts.status,
-            False,
-        )
-    after = _facts_after(facts, applied)
-    outcome = Outcome(
-        step=facts.current_phase,
-        recording=recording,
-        recorded=tuple(said),
-        move=move,
-        applied=applied,
-        missing=tuple(workflow.missing(applied.current_phase, after)),
-        choices=() if applied.workflow_completed else tuple(workflow.choices(after)),
-        attachments=attachments,
-    )
-    return outcome, new_story
-
-
-def _facts_after(facts: workflow.Facts, applied: workflow.Applied) -> workflow.Facts:
-    return replace(
-        facts,
-        current_phase=applied.current_phase,
-        completed=applied.completed,
-        status=applied.status,
-    )
-
-
 # --- a turn ------------------------------------------------------------------------------------
+
+# The largest message (or manual-override direction) a turn takes: the story's limit for one
+# text, so whatever a message records fits. Longer texts go in parts.
+MAX_MESSAGE_BYTES = story_service.MAX_TEXT_BYTES
 
 
 @dataclass
 class TurnRequest:
     message: str | None = None
-    choice: str | None = None
+    choice: str | None = None  # a choice id, or the number of a choice shown last
     custom: str | None = None
     attachments: list[Path] = field(default_factory=list)
     attach_type: str | None = None
 
     def check(self) -> None:
         """Usage errors before anything is stored (exit 2)."""
-        if self.choice is not None:
+        if self.choice is not None and not self.choice.strip().isdigit():
             workflow.check_choice_id(self.choice)
-        custom = (self.custom or "").strip()
         if self.custom is not None and self.choice is None:
             self.choice = workflow.MANUAL_OVERRIDE
-        if self.choice == workflow.MANUAL_OVERRIDE and not custom:
+        for what, text in (("message", self.message), ("direction", self.custom)):
+            size = len((text or "").encode("utf-8", "surrogatepass"))
+            if size > MAX_MESSAGE_BYTES:
+                raise UsageError(
+                    f"the {what} is {size:,} bytes, over the limit of "
+                    f"{MAX_MESSAGE_BYTES // 1024} KiB",
+                    hint="send a long text in parts: each adds to the story",
+                )
+        if command_name(self.message or "") is not None:
             raise UsageError(
-                "custom input required",
-                hint="manual_override needs your direction: --custom TEXT or /override TEXT",
+                f"{(self.message or '').strip()[:40]!r} is a slash command, not a message",
+                hint="commands: " + ", ".join(f"/{c}" for c in SLASH_COMMANDS),
             )
-        if custom and self.choice != workflow.MANUAL_OVERRIDE:
-            raise UsageError("--custom goes with --choice manual_override")
         if not ((self.message or "").strip() or self.choice or self.attachments):
             raise UsageError("nothing to send", hint="pass -m MESSAGE, --choice ID or --attach")
 
@@ -145,6 +108,7 @@ class TurnResult:
     session_state: str
     project_status: str
     notice: str | None = None
+    intent: str | None = None  # what the message was (issue 12: intent first)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -157,27 +121,28 @@ class TurnResult:
             "sessionState": self.session_state,
             "projectStatus": self.project_status,
             "notice": self.notice,
+            "intent": self.intent,
         }
 
 
-def _user_content(req: TurnRequest, filenames: list[str]) -> str:
+def _user_content(req: TurnRequest, choice: str | None, filenames: list[str]) -> str:
     parts = [p for p in ((req.message or "").strip(), (req.custom or "").strip()) if p]
     if parts:
         return "\n\n".join(parts)
-    if req.choice and req.choice != workflow.MANUAL_OVERRIDE:
-        return f"Choose: {workflow.STEPS[req.choice].title}"
+    if choice and choice != workflow.MANUAL_OVERRIDE:
+        return f"Choose: {workflow.STEPS[choice].title}"
     return "Attached " + ", ".join(filenames)
 
 
 @dataclass
 class _Started:
-    """What the first transaction of a turn stored and read, for the two that follow."""
+    """What the first transaction of a turn stored and decided, for the two that follow."""
 
     chat_id: str
     project_id: str
     step: str
-    facts: workflow.Facts
-    story: dict[str, Any]
+    choice: str | None  # the choice id the turn picks (resolved from a number)
+    outcome: Outcome  # the engine's decision, from the project as it was then
     history: list[tuple[str, str]]
     context_data: dict[str, Any]
     project: dict[str, Any]  # the project as the backend is told it
@@ -197,7 +162,9 @@ def take_turn(
     backend: Backend | None = None,
     on_chunk: Callable[[str], None] | None = None,
 ) -> TurnResult:
-    """One turn: store the user's message, produce the reply, store it with the changes."""
+    """One turn: understand and store the user's message, produce the reply, store it with
+    the changes. Only story material is recorded; a choice moves; a question or small talk
+    is answered from what the engine knows."""
     from moviecli.services.assistant import make_backend
 
     req.check()
@@ -209,13 +176,9 @@ def take_turn(
         attached = attach_files(db, actor, target, req.attachments, req.attach_type)
     where = (project_ref, session_ref, new)
     started = _store_user_message(db, actor, req, attached, where, backend.name)
-    recording = interpret(started.step, req.message or "", override=req.custom)
-    files = tuple((a[1], a[2]) for a in attached)
-    outcome, _ = compute_outcome(
-        started.facts, started.story, recording, req.choice, at=utcnow(), attachments=files
-    )
-    text = _reply(db, backend, started, outcome, req.message or req.custom or "", on_chunk)
-    return _store_reply(db, started, req, outcome, text, backend.name, attached)
+    user_text = req.message or req.custom or ""
+    text, understood = _reply(db, backend, started, started.outcome, user_text, on_chunk)
+    return _store_reply(db, started, understood, text, backend.name, attached)
 
 
 def _store_user_message(
@@ -226,28 +189,24 @@ def _store_user_message(
     where: tuple[str | None, str | None, bool],
     backend: str,
 ) -> _Started:
-    """(1) The user's message, committed at once; what the reply is written from."""
+    """(1) Understand the message and decide the outcome (a usage error stores nothing),
+    then commit the user's message at once."""
     with db.write() as session:
         picked = pick(session, actor, *where)
         chat = lock_row(session, ChatSession, picked.chat.id) or picked.chat
         project = picked.project
-        if chat.session_state in ("paused", "error"):
-            chat.session_state = "active"
         step = project.current_phase
-        chat.current_step = step
-        meta: dict[str, Any] = {"step": step}
-        if req.choice:
-            meta["choiceId"] = req.choice
-        asked = append_message(
-            session,
-            chat,
-            "user",
-            _user_content(req, [a[1] for a in attached]),
-            attachments=[a[0] for a in attached],
-            meta=meta,
-        )
-        chat.awaiting_user_input = False
+        facts = workflow.load_facts(session, project)
         story = dict(project.story or {})
+        shown = list(chat.last_choices or []) or [c.as_json() for c in workflow.choices(facts)]
+        understood = understand(req.message or "", step=step, shown=shown)
+        choice = resolve_choice(req.choice, understood, shown, req.custom)
+        files = tuple((a[1], a[2]) for a in attached)
+        outcome, _ = compute_outcome(
+            facts, story, understood, choice, at=utcnow(), attachments=files,
+            override=(req.custom or "").strip() or None,
+        )  # fmt: skip
+        asked = _append_user_message(session, chat, req, choice, understood, attached, step)
         # the conversation before this message (which the backend gets on its own)
         history = []
         if backend != "builtin":
@@ -257,8 +216,8 @@ def _store_user_message(
             chat_id=chat.id,
             project_id=project.id,
             step=step,
-            facts=workflow.load_facts(session, project),
-            story=story,
+            choice=choice,
+            outcome=outcome,
             history=history,
             context_data=dict(chat.context_data or {}),
             project=_project_summary(project, story),
@@ -266,6 +225,34 @@ def _store_user_message(
             actor=actor,
             message_id=asked.id,
         )
+
+
+def _append_user_message(
+    session: Session,
+    chat: ChatSession,
+    req: TurnRequest,
+    choice: str | None,
+    understood: Understanding,
+    attached: list[tuple[str, str, str]],
+    step: str,
+) -> Message:
+    if chat.session_state in ("paused", "error"):
+        chat.session_state = "active"
+    chat.current_step = step
+    meta: dict[str, Any] = {"step": step}
+    if understood.intent is not None:
+        meta["intent"] = understood.intent
+    if choice:
+        meta["choiceId"] = choice
+    chat.awaiting_user_input = False
+    return append_message(
+        session,
+        chat,
+        "user",
+        _user_content(req, choice, [a[1] for a in attached]),
+        attachments=[a[0] for a in attached],
+        meta=meta,
+    )
 
 
 def _project_summary(project: Project, story: dict[str, Any]) -> dict[str, Any]:
@@ -287,12 +274,13 @@ def _reply(
     outcome: Outcome,
     user_text: str,
     on_chunk: Callable[[str], None] | None,
-) -> str:
-    """(2) The reply, outside any transaction; a failure is recorded, the message kept."""
+) -> tuple[str, Understanding]:
+    """(2) The reply, outside any transaction; a failure is recorded, the message kept.
+    Also the understanding the turn records from: the backend's own, if it gave one."""
     ctx = ReplyContext(started.project, outcome, user_text, started.history)
     ctx.context_data = started.context_data
     try:
-        return backend.reply(ctx, on_chunk)
+        text = backend.reply(ctx, on_chunk)
     except BackendFailed as exc:
         _record_failure(db, started.chat_id, started.step, backend.name, str(exc))
         raise ChatBackendError(
@@ -302,21 +290,23 @@ def _reply(
                 "or send again"
             ),
         ) from None
+    return text, ctx.understanding or outcome.understanding
 
 
 def _store_reply(
     db: Database,
     started: _Started,
-    req: TurnRequest,
-    outcome: Outcome,
+    understood: Understanding,
     text: str,
     backend: str,
     attached: list[tuple[str, str, str]],
 ) -> TurnResult:
     """(3) The reply and the state changes, in one short write transaction. The outcome is
-    computed again from the project as it is now, under its lock."""
+    computed again from the project as it is now, under its lock, and the story changes
+    are recorded (as revisions) from that."""
     from moviecli.services.assistant.builtin import render
 
+    outcome = started.outcome
     with db.write() as session:
         project = lock_row(session, Project, started.project_id)
         chat = lock_row(session, ChatSession, started.chat_id)
@@ -326,15 +316,15 @@ def _store_reply(
         final, _ = compute_outcome(
             workflow.load_facts(session, project),
             dict(project.story or {}),
-            outcome.recording,
-            req.choice,
+            understood,
+            started.choice,
             at=now,
             attachments=outcome.attachments,
+            override=outcome.override,
         )
         if final != outcome and backend == "builtin":
             text = render(final)  # the project moved meanwhile: say what really happened
         _apply_to_project(session, project, final, now, started)
-        session.add(project)
         chat.current_step = final.applied.current_phase
         chat.last_choices = [c.as_json() for c in final.choices]
         chat.context_data = _context(chat.context_data, final, backend, attached, now)
@@ -344,8 +334,8 @@ def _store_reply(
         elif chat.session_state != "completed":
             chat.session_state = "active"
         meta: dict[str, Any] = {"step": final.applied.current_phase, "backend": backend}
-        if req.choice:
-            meta["choiceId"] = req.choice
+        if started.choice:
+            meta["choiceId"] = started.choice
         if final.blocked:
             meta["blocked"] = final.blocked
         append_message(session, chat, "assistant", text, meta=meta)
@@ -359,19 +349,18 @@ def _store_reply(
             session_state=chat.session_state,
             project_status=project.status,
             notice=started.notice,
+            intent=final.understanding.intent,
         )
 
 
 def _apply_to_project(
     session: Session, project: Project, final: Outcome, now: datetime, started: _Started
 ) -> None:
-    """The story, the workflow position and the status a turn leaves the project with."""
+    """The story (recorded as revisions by the story service), the workflow position and
+    the status a turn leaves the project with."""
     applied = final.applied
-    recorded = not final.recording.empty
-    if recorded:
-        # Every change to the story is a revision (services/story.py); what cannot be
-        # recorded (over the size limit) is left out.
-        updates, _ = story_service.check_updates(final.recording.updates())
+    updates = turn_updates(final.understanding, final.override, final.step)
+    if updates:
         story_service.record(
             session,
             project,
@@ -389,8 +378,9 @@ def _apply_to_project(
     project.completed_steps = list(applied.completed)
     project.overall_progress = applied.overall_progress
     project.status = applied.status
-    if changed or recorded:
+    if changed:
         project.updated_at = now
+    session.add(project)
 
 
 def _progress(project: Project) -> Progress:
@@ -414,12 +404,12 @@ def _context(
     data["blocked"] = outcome.blocked
     data["attachments"] = [a[0] for a in attached]
     data["backend"] = backend
-    if outcome.recording.override:
+    if outcome.override:
         directions = list(data.get("directions", []))
         directions.append(
             {
                 "step": outcome.step,
-                "text": outcome.recording.override,
+                "text": outcome.override,
                 "at": now.isoformat().replace("+00:00", "Z"),
             }
         )
@@ -479,7 +469,7 @@ def open_chat(
         project = picked.project
         facts = workflow.load_facts(session, project)
         outcome, _ = compute_outcome(
-            facts, dict(project.story or {}), Recording(""), None, at=utcnow()
+            facts, dict(project.story or {}), Understanding(None), None, at=utcnow()
         )
         fresh = [c.as_json() for c in outcome.choices]
         resumed = not picked.created
