@@ -126,7 +126,7 @@ def test_the_walk_through_a_pipe_until_the_session_completes(cli, admin, databas
     ]
     result = cli("chat", "P", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr
-    assert "The workflow is complete: this session is closed.\n" in result.stdout
+    assert "This session is now closed; moviecli chat starts a new one.\n" in result.stdout
     assert "after the end" not in result.stdout
     progress = cli("project", "progress", "P", "--json").json()
     assert (progress["overallProgress"], progress["status"]) == (100, "completed")

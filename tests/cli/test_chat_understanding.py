@@ -86,7 +86,6 @@ def test_questions_and_slash_commands_never_reach_the_synopsis(cli, admin):
     assert (
         "> what does this step need?\n"
         "Story development needs a story synopsis.\n"
-        "Send the synopsis as a message: how the story starts, turns and ends.\n"
         "Story development has everything it needs.\n"
     ) in out
     assert "> /help\n  <number>          pick that choice" in out

@@ -416,7 +416,8 @@ def test_what_the_chat_records_is_a_revision_that_undo_reverts(
     cli: Cli, heist: dict[str, Any]
 ) -> None:
     assert cli("chat", "Heist", "-m", "A heist on the moon", "--json").exit_code == 0
-    assert cli("chat", "Heist", "-m", "Two brothers rob a bank", "--json").exit_code == 0
+    said = cli("chat", "Heist", "-m", "Concept: Two brothers rob a bank", "--json")
+    assert said.exit_code == 0, said.stderr
     assert story_json(cli)["concept"] == "Two brothers rob a bank"
     newest = history(cli)["items"][0]
     assert (newest["source"], newest["before"], newest["after"]) == (

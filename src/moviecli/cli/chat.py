@@ -372,8 +372,7 @@ class Conversation:
         self.choices = result.choices
         self.failed = False
         if result.session_state == "completed":
-            self.screen.line("The workflow is complete: this session is closed.")
-            raise Leave
+            raise Leave  # the reply said so: the workflow is done, the session closed
         if self.show_choices:
             self.screen.choices(self.choices)
         return result

@@ -52,6 +52,7 @@ _ATTACH = {
 _MOVE = {"next", "move", "continue", "skip", "back", "proceed", "finish", "complete", "go"}
 _CHANGE = {"undo", "remove", "delete", "change", "edit", "fix", "rename", "replace", "wrong"}
 _PROJECT = {"title": "--title", "genre": "--genre", "audience": "--audience"}
+_DONE = {"done", "finished", "progress", "status", "complete", "completed", "far"}
 
 
 def answer(
@@ -73,12 +74,13 @@ def answer(
             "Any length completes Story development: one paragraph will do.",
         ]
     if found & _MOVE and not found & _NEEDS:
-        return _move_answer(facts, choices, asked)
+        return _move_answer(facts, choices, asked, found)
     definitions = _definitions(found)
     if definitions and not (found & _NEEDS) and not _is_meaning(found, asked):
         return definitions
-    if found & _NEEDS or found & {"done", "finished", "progress", "status"}:
-        return _needs_answer(facts, asked or [facts.current_phase])
+    if found & _NEEDS or found & _DONE:
+        lines = _done_answer(facts) if found & _DONE else []
+        return lines + _needs_answer(facts, asked or [facts.current_phase])
     if asked or found & {"step", "phase", "this", "here", "mean", "means", "about"}:
         return [
             line for step in (asked or [facts.current_phase]) for line in _meaning(step, facts)
@@ -215,10 +217,17 @@ def _is_meaning(found: set[str], asked: list[str]) -> bool:
     return whole_title or (bool(asked) and bool(found & {"step", "phase", "mean", "means"}))
 
 
-def _move_answer(facts: Facts, choices: Sequence[Choice], asked: list[str]) -> list[str]:
+def _move_answer(
+    facts: Facts, choices: Sequence[Choice], asked: list[str], found: set[str]
+) -> list[str]:
     current = STEPS[facts.current_phase]
     done = set(facts.completed)
     lines = []
+    if found & {"finish", "complete"} and facts.current_phase != LAST:
+        lines.append(
+            f"The workflow ends with {STEPS[LAST].title}, which needs {requirement(LAST)}; "
+            "every step before it is completed on the way."
+        )
     for step in asked:
         if step in done and step != facts.current_phase:
             lines.append(
@@ -241,6 +250,24 @@ def _move_answer(facts: Facts, choices: Sequence[Choice], asked: list[str]) -> l
     return lines
 
 
+def _done_answer(facts: Facts) -> list[str]:
+    """Where the whole workflow stands ("is the project done?")."""
+    done = len(set(facts.completed) & set(ORDER))
+    if facts.workflow_completed:
+        return [f"Yes: the workflow is completed ({facts.progress}%)."]
+    return [
+        f"Not yet: {done} of {len(ORDER)} steps are completed ({facts.progress}%); we are on "
+        f"{STEPS[facts.current_phase].title}."
+    ]
+
+
+def requirement(step: str) -> str:
+    """What completing ``step`` takes, in words ("a title, a genre, a target audience…")."""
+    if step == "initial_concept":  # the step table says it with the seed's field names
+        return "a title, a genre, a target audience and a concept"
+    return STEPS[step].requirement
+
+
 def _needs_answer(facts: Facts, steps: list[str]) -> list[str]:
     lines = []
     for step in steps:
@@ -248,18 +275,16 @@ def _needs_answer(facts: Facts, steps: list[str]) -> list[str]:
         if step in facts.completed:
             lines.append(f"{title} is completed.")
             continue
-        need = f"{title} needs {STEPS[step].requirement}"
-        if step == facts.current_phase:  # the reply's own lines say what is still missing
-            lines.extend([f"{need}.", ASK[step]])
-            continue
+        need = f"{title} needs {requirement(step)}"
         lacking = missing(step, facts)
+        if step == facts.current_phase:  # the reply's own lines say what is still missing
+            lines.extend([f"{need}.", ASK[step]] if lacking else [f"{need}."])
+            continue
         lines.append(
             f"{need}; still missing: {'; '.join(lacking)}."
             if lacking
             else f"{need}: it has everything it needs."
         )
-    if LAST in steps or facts.workflow_completed:
-        lines.append(f"Overall progress: {facts.progress}%.")
     return lines
 
 
@@ -274,7 +299,7 @@ def _meaning(step: str, facts: Facts) -> list[str]:
         unmet = [STEPS[p].title for p in d.prerequisites if p not in done]
         state = f"after {', '.join(unmet)}" if unmet else "open"
     return [
-        f"{d.title} {d.icon} ({state}): {d.description} To complete it: {d.requirement}.",
+        f"{d.title} {d.icon} ({state}): {d.description} To complete it: {requirement(step)}.",
         ASK[step],
     ]
 

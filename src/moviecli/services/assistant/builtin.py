@@ -132,4 +132,4 @@ def _recommend(outcome: Outcome) -> list[str]:
     first = outcome.choices[0] if outcome.choices else None
     if first is None or first.id == "manual_override":
         return []
-    return [f"Next: {first.title} (--choice {first.id}), once the above is done."]
+    return [f"Next: 1. {first.title} (--choice {first.id}), once the above is done."]
