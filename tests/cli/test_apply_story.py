@@ -183,10 +183,10 @@ directions = [{ step = "visual_design", text = "neon rain", at = "2026-11-30T10:
 
     # the story is changed elsewhere; the file puts it back, one revision per change
     cli("story", "set", "Heist", "--concept", "Two brothers", "--character", "Ada: a cop")
-    cli("chat", "Heist", "-m", "A lighthouse")  # a chat change too
+    cli("chat", "Heist", "-m", "A lighthouse")  # a chat change too: it extends the concept
     result = applied(cli, path)
     assert "~ project 'Heist': update" in result.stdout
-    assert "    story.concept: 'A lighthouse' → 'A heist on the moon'" in result.stdout
+    assert "    story.concept: 'Two brothers. A lighthouse' → 'A heist on the moon'" in result.stdout
     assert "  - character Ada: remove" in result.stdout
     assert "  = character Mia: unchanged" in result.stdout
     newest = [r for r in revisions(cli) if r not in first][:2]
