@@ -99,7 +99,10 @@ def ask_text(prompt: str, *, flag: str, default: str = "") -> str:
 
 
 def confirm(question: str, *, yes: bool) -> None:
-    """Destructive commands: ask on a terminal unless --yes; require --yes otherwise."""
+    """Destructive commands: ask on a terminal unless --yes; require --yes otherwise.
+
+    Declining is not a failure: "Nothing deleted." and exit 0.
+    """
     if yes:
         return
     if not stdin_is_terminal():
@@ -109,4 +112,5 @@ def confirm(question: str, *, yes: bool) -> None:
     from moviecli.text import visible
 
     if not questionary.confirm(visible(question), default=False).unsafe_ask():
-        raise typer.Exit(1)
+        sys.stdout.write("Nothing deleted.\n")
+        raise typer.Exit(0)
