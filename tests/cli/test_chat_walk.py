@@ -296,6 +296,13 @@ def test_the_media_steps_with_attachments(cli, admin, tmp_path):
     data = turn("--attach", str(clip), "--choice", FA)
     assert "clip.mp4 (video_segment)" in data["response"]
     assert state(data) == (FA, [IC, SD, CC, VD, AD, SP, PP], 88, "post-production")
+    # the same bytes again, asked as the final video: the project already holds them as a
+    # segment, and the reply says so instead of claiming a final video was attached
+    data = turn("--attach", str(clip), "--attach-type", "final_video")
+    assert data["response"].startswith(
+        "clip.mp4 is already in the project as video_segment: nothing new attached.\n"
+        "Final assembly still needs a final video"
+    )
     final = mf.mp4(tmp_path / "final.mp4", seed=7)
     data = turn("--attach", str(final), "--choice", FA)
     assert "final.mp4 (final_video)" in data["response"]
@@ -304,7 +311,7 @@ def test_the_media_steps_with_attachments(cli, admin, tmp_path):
     # the attachments are media of the project, listed on the user messages
     history = cli("session", "export", data["sessionId"]).json()["conversationHistory"]
     attached = [m["attachments"] for m in history if m["role"] == "user" and m["attachments"]]
-    assert [len(a) for a in attached] == [1, 2, 1, 1, 1, 1]
+    assert [len(a) for a in attached] == [1, 2, 1, 1, 1, 1, 1]
     media = cli("media", "list", "Lamp", "--json").json()
     assert media["total"] == 7
     assert {m["id"] for m in media["items"]} == {i for a in attached for i in a}

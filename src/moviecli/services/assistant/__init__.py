@@ -28,6 +28,8 @@ class Outcome:
     missing: tuple[str, ...]  # what the (new) current phase still lacks
     choices: tuple[Choice, ...]
     attachments: tuple[tuple[str, str], ...] = ()  # (filename, mediaType)
+    # the attached files whose bytes the project already held: nothing new was added
+    already: tuple[str, ...] = ()
     answer: tuple[str, ...] = ()  # the engine's answer to a question or small talk
     override: str | None = None  # a manual override's direction
 

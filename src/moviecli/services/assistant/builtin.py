@@ -39,10 +39,7 @@ def greeting(project_title: str, outcome: Outcome) -> str:
 
 def render(outcome: Outcome) -> str:
     lines: list[str] = []
-    if outcome.attachments:
-        names = ", ".join(f"{name} ({kind})" for name, kind in outcome.attachments)
-        noun = "file" if len(outcome.attachments) == 1 else "files"
-        lines.append(f"Attached {len(outcome.attachments)} {noun}: {names}.")
+    lines.extend(_attached(outcome))
     lines.extend(outcome.answer)
     lines.extend(outcome.recorded)
     lines.extend(_not_recorded(outcome))
@@ -60,6 +57,20 @@ def render(outcome: Outcome) -> str:
             lines.extend(line for line in _lacking(outcome) if line not in lines)
         lines.extend(_recommend(outcome))
     return "\n".join(lines)
+
+
+def _attached(outcome: Outcome) -> list[str]:
+    """The files a turn added, and those the project already held (the same bytes: the
+    existing record is kept as it is, its type included)."""
+    new = [(n, k) for n, k in outcome.attachments if n not in outcome.already]
+    old = [(n, k) for n, k in outcome.attachments if n in outcome.already]
+    lines = []
+    if new:
+        names = ", ".join(f"{name} ({kind})" for name, kind in new)
+        lines.append(f"Attached {len(new)} {'file' if len(new) == 1 else 'files'}: {names}.")
+    for name, kind in old:
+        lines.append(f"{name} is already in the project as {kind}: nothing new attached.")
+    return lines
 
 
 def _not_recorded(outcome: Outcome) -> list[str]:

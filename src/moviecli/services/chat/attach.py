@@ -4,6 +4,7 @@ inferred from the file's family and the step when not given (SPEC section 5)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -13,6 +14,16 @@ from moviecli.services import access, projects
 from moviecli.services.assistant.knowledge import infer_type
 from moviecli.services.chat.sessions import get_session
 from moviecli.storage.db import Database
+
+
+class Attached(NamedTuple):
+    """One attached file as the project holds it; ``present``: its bytes were already
+    there, so the existing record (and its type) came back instead of a new one."""
+
+    media_id: str
+    filename: str
+    media_type: str
+    present: bool = False
 
 
 def project_for(
@@ -32,7 +43,7 @@ def project_for(
 
 def attach_files(
     db: Database, actor: User, project: Project, files: list[Path], attach_type: str | None
-) -> list[tuple[str, str, str]]:
+) -> list[Attached]:
     """Add files as media of the project through the media service, before the turn's
     message is stored; [(media id, filename, mediaType)] in argument order.
 
@@ -63,7 +74,7 @@ def attach_files(
     by_type: dict[str, list[int]] = {}
     for index, kind in enumerate(kinds):
         by_type.setdefault(kind, []).append(index)
-    attached: dict[int, tuple[str, str, str]] = {}
+    attached: dict[int, Attached] = {}
     for kind, indexes in by_type.items():
         result = media_add.add_files(
             db, actor, project.id, [files[i] for i in indexes], media_fields.AssetFields(kind)
@@ -72,7 +83,12 @@ def attach_files(
             if added.media is None:
                 problems[str(files[index])] = added.reason or "rejected"
                 continue
-            attached[index] = (added.media.id, files[index].name, added.media.media_type)
+            attached[index] = Attached(
+                added.media.id,
+                files[index].name,
+                added.media.media_type,
+                present=added.outcome == "present",
+            )
     if problems:
         raise ValidationFailed(problems, message="cannot attach these files")
     return [attached[i] for i in range(len(files))]

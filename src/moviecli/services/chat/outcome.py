@@ -37,6 +37,7 @@ def compute_outcome(
     *,
     at: datetime,
     attachments: tuple[tuple[str, str], ...] = (),
+    already: tuple[str, ...] = (),
     override: str | None = None,
 ) -> tuple[Outcome, dict[str, Any]]:
     """What the turn does to the project: the story with the message's updates (checked:
@@ -73,6 +74,7 @@ def compute_outcome(
         missing=tuple(workflow.missing(applied.current_phase, after)),
         choices=choices,
         attachments=attachments,
+        already=already,
         answer=tuple(_answer(understanding, after, new_story, choices)),
         override=override,
     )

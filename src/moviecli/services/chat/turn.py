@@ -32,7 +32,7 @@ from moviecli.services.assistant.understanding import (
     command_name,
     understand,
 )
-from moviecli.services.chat.attach import attach_files, project_for
+from moviecli.services.chat.attach import Attached, attach_files, project_for
 from moviecli.services.chat.outcome import compute_outcome, resolve_choice, turn_updates
 from moviecli.services.chat.sessions import (
     MessageInfo,
@@ -169,7 +169,7 @@ def take_turn(
 
     req.check()
     backend = backend or make_backend()
-    attached: list[tuple[str, str, str]] = []
+    attached: list[Attached] = []
     if req.attachments:
         with db.session() as session:
             target = project_for(session, actor, project_ref, session_ref)
@@ -185,7 +185,7 @@ def _store_user_message(
     db: Database,
     actor: User,
     req: TurnRequest,
-    attached: list[tuple[str, str, str]],
+    attached: list[Attached],
     where: tuple[str | None, str | None, bool],
     backend: str,
 ) -> _Started:
@@ -204,6 +204,7 @@ def _store_user_message(
         files = tuple((a[1], a[2]) for a in attached)
         outcome, _ = compute_outcome(
             facts, story, understood, choice, at=utcnow(), attachments=files,
+            already=tuple(a.filename for a in attached if a.present),
             override=(req.custom or "").strip() or None,
         )  # fmt: skip
         asked = _append_user_message(session, chat, req, choice, understood, attached, step)
@@ -233,7 +234,7 @@ def _append_user_message(
     req: TurnRequest,
     choice: str | None,
     understood: Understanding,
-    attached: list[tuple[str, str, str]],
+    attached: list[Attached],
     step: str,
 ) -> Message:
     if chat.session_state in ("paused", "error"):
@@ -299,7 +300,7 @@ def _store_reply(
     understood: Understanding,
     text: str,
     backend: str,
-    attached: list[tuple[str, str, str]],
+    attached: list[Attached],
 ) -> TurnResult:
     """(3) The reply and the state changes, in one short write transaction. The outcome is
     computed again from the project as it is now, under its lock, and the story changes
@@ -320,6 +321,7 @@ def _store_reply(
             started.choice,
             at=now,
             attachments=outcome.attachments,
+            already=outcome.already,
             override=outcome.override,
         )
         if final != outcome and backend == "builtin":
@@ -395,7 +397,7 @@ def _context(
     old: dict[str, Any],
     outcome: Outcome,
     backend: str,
-    attached: list[tuple[str, str, str]],
+    attached: list[Attached],
     now: datetime,
 ) -> dict[str, Any]:
     """contextData: what is local to the conversation (blocked reasons, this turn's
