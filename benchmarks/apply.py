@@ -102,7 +102,7 @@ def bench_backend(
         env["MOVIECLI_DATABASE_URL"] = url
     init = subprocess.run(
         [moviecli, "init", "--name", "Bench", "--email", "bench@example.com", "--password-stdin"],
-        input="bench-password-1\n",
+        input="a-long-passphrase-1\n",
         env=env,
         capture_output=True,
         text=True,

@@ -126,7 +126,7 @@ def main() -> int:
                 "bench@example.com",
                 "--password-stdin",
             ],
-            input=b"bench-password-1\n",
+            input=b"a-long-passphrase-1\n",
             env=env,
             capture_output=True,
         )

@@ -134,7 +134,7 @@ def test_init_reports_every_invalid_admin_field(cli, empty_db):
         "Error: invalid input\n"
         "  email: 'ada@example' is not a valid email address\n"
         "  name: is required\n"
-        "  password: must be at least 8 characters\n"
+        "  password: must be at least 10 characters\n"
     )
     # Nobody was created: a corrected run creates the admin.
     fixed = _init(cli)
@@ -173,3 +173,18 @@ def test_init_in_a_real_process(cli_process, empty_db, home):
     assert whoami.exit_code == 0, whoami.stderr
     assert whoami.json()["role"] == "admin"
     assert oct(os.stat(home / "token").st_mode & 0o777) == oct(0o600)
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("          ", "must not be blank"),
+        ("ada-123", "must be at least 10 characters"),
+        ("ada@example.com", "must not contain the name part of the email address"),
+    ],
+)
+def test_13_9_init_refuses_a_weak_password(cli, empty_db, home, password, rule):
+    result = _init(cli, password=password)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: invalid input\n  password: {rule}\n"
+    assert not (home / "token").exists()

@@ -126,7 +126,7 @@ def test_every_invalid_field_is_reported_at_once(cli, admin):
         "  name: is required\n"
         "  role: 'king' is not one of: user, producer, admin\n"
         "  subscription.tier: 'gold' is not one of: free, pro, enterprise\n"
-        "  password: must be at least 8 characters\n"
+        "  password: must be at least 10 characters\n"
     )
     assert cli("user", "list", "--json").json()["total"] == 1
 
@@ -542,7 +542,7 @@ def test_passwd_rejects_a_short_password(cli, bob, login_as):
     login_as(bob)
     result = cli("user", "passwd", "--password-stdin", input="short\n")
     assert result.exit_code == 2
-    assert result.stderr == "Error: invalid input\n  password: must be at least 8 characters\n"
+    assert result.stderr == "Error: invalid input\n  password: must be at least 10 characters\n"
 
 
 def test_passwd_not_logged_in(cli, db_url):
@@ -641,3 +641,33 @@ def test_prefs_are_per_user(cli, bob, carol, login_as):
     assert cli("user", "prefs", "set", "defaultGenre", "drama").exit_code == 0
     login_as(carol)
     assert cli("user", "prefs", "--json").json() == {}
+
+
+# --- weak passwords (issue 13 item 9) ----------------------------------------------------
+
+
+WEAK = [
+    (" " * 12, "must not be blank"),
+    ("short-pw1", "must be at least 10 characters"),
+    ("bob@example.com", "must not contain the name part of the email address"),
+    ("my-BOB-password", "must not contain the name part of the email address"),
+]
+
+
+@pytest.mark.parametrize(("password", "rule"), WEAK)
+def test_13_9_weak_passwords_are_refused_saying_which_rule(cli, admin, password, rule):
+    created = _create(cli, "bob@example.com", password=password)
+    assert created.exit_code == 2
+    assert created.stderr == f"Error: invalid input\n  password: {rule}\n"
+    assert cli("user", "list", "--json").json()["total"] == 1  # nothing created
+    assert _create(cli, "bob@example.com", password="a-good-password").exit_code == 0
+
+
+def test_13_9_the_name_part_rule_folds_case_and_short_parts_only_match_whole(cli, admin):
+    assert _create(cli, "Éve@example.com", password="ÉVE").exit_code == 2
+    eve = _create(cli, "Éve@example.com", password="my-éve-password")
+    assert eve.stderr == (
+        "Error: invalid input\n  password: must not contain the name part of the email address\n"
+    )
+    # A one- or two-letter name part forbids only itself, not every password holding it.
+    assert _create(cli, "al@example.com", name="Al", password="all-alone-now").exit_code == 0

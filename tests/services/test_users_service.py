@@ -86,7 +86,7 @@ def test_create_user_collects_every_problem(database, team):
         "name": "must be at most 200 characters",
         "role": "'boss' is not one of: user, producer, admin",
         "subscription.tier": "'gold' is not one of: free, pro, enterprise",
-        "password": "must be at least 8 characters",
+        "password": "must be at least 10 characters",
     }
 
 
@@ -309,10 +309,10 @@ def test_change_password_keeps_one_login_and_clears_the_lock(database, team):
 
 
 def test_check_password():
-    users.check_password("8 chars!")
+    users.check_password("10 chars!!", "bob@example.com")
     with pytest.raises(ValidationFailed) as caught:
-        users.check_password("7 chars")
-    assert caught.value.details == {"password": "must be at least 8 characters"}
+        users.check_password("9 chars!!", "bob@example.com")
+    assert caught.value.details == {"password": "must be at least 10 characters"}
 
 
 # --- preferences ---------------------------------------------------------------------------

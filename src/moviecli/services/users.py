@@ -18,6 +18,7 @@ from moviecli.services import access
 from moviecli.services.pagination import Page, paginate
 from moviecli.services.passwords import hash_password
 from moviecli.services.resolve import by_id_or_prefix, user_by_email
+from moviecli.text import fold
 
 # tier → (maxProjects, maxEpisodesPerProject)
 TIER_LIMITS: dict[str, tuple[int, int]] = {
@@ -26,7 +27,7 @@ TIER_LIMITS: dict[str, tuple[int, int]] = {
     "enterprise": (100, 50),
 }
 MAX_EPISODES = 50
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is not ours
 # to judge; typos like "alice@example" or "alice.example.com" are.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -57,9 +58,28 @@ def _check_enum(
         problems[field] = f"{value!r} is not one of: {', '.join(allowed)}"
 
 
-def check_password(password: str) -> None:
+def password_problem(password: str, email: str) -> str | None:
+    """Which password rule ``password`` breaks for the account ``email``, or None.
+
+    The one place the rules live (init, user create, user passwd): not blank, at least
+    MIN_PASSWORD characters, and not the email's name part (nor containing it, when that
+    part has 3 characters or more: "a@x.org" must not forbid every password with an "a").
+    """
+    if not password.strip():
+        return "must not be blank"
     if len(password) < MIN_PASSWORD:
-        raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
+        return f"must be at least {MIN_PASSWORD} characters"
+    local = fold(email.strip().rpartition("@")[0] if "@" in email else email.strip())
+    folded = fold(password)
+    if local and (folded == local or (len(local) >= 3 and local in folded)):
+        return "must not contain the name part of the email address"
+    return None
+
+
+def check_password(password: str, email: str) -> None:
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise ValidationFailed({"password": problem})
 
 
 def _email_taken(session: Session, email: str, *, except_id: str | None = None) -> None:
@@ -86,8 +106,9 @@ def create_user(
     name = _check_name(name, problems)
     _check_enum("role", role, ROLES, problems)
     _check_enum("subscription.tier", tier, TIERS, problems)
-    if len(password) < MIN_PASSWORD:
-        problems["password"] = f"must be at least {MIN_PASSWORD} characters"
+    problem = password_problem(password, email)
+    if problem is not None:
+        problems["password"] = problem
     if problems:
         raise ValidationFailed(problems)
     _email_taken(session, email)
@@ -286,9 +307,9 @@ def change_password(
     session: Session, actor: User, password: str, *, keep_token_hash: str | None = None
 ) -> int:
     """Set the actor's password and log out their other sessions; returns how many."""
-    check_password(password)
     user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
     assert user is not None
+    check_password(password, user.email)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
