@@ -186,7 +186,9 @@ directions = [{ step = "visual_design", text = "neon rain", at = "2026-11-30T10:
     cli("chat", "Heist", "-m", "A lighthouse")  # a chat change too: it extends the concept
     result = applied(cli, path)
     assert "~ project 'Heist': update" in result.stdout
-    assert "    story.concept: 'Two brothers. A lighthouse' → 'A heist on the moon'" in result.stdout
+    assert (
+        "    story.concept: 'Two brothers. A lighthouse' → 'A heist on the moon'" in result.stdout
+    )
     assert "  - character Ada: remove" in result.stdout
     assert "  = character Mia: unchanged" in result.stdout
     newest = [r for r in revisions(cli) if r not in first][:2]

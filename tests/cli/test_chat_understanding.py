@@ -131,7 +131,9 @@ def test_three_characters_in_one_message_are_three(cli, admin):
     data = turn("-m", "Mia: a thief; Rex: her brother; Ada: the cop")
     assert data["response"].startswith("Recorded 3 characters: Mia, Rex, Ada.\n")
     data = turn("-m", "- mia: the brains of the operation\n- Zed - the fence")
-    assert data["response"].startswith("Updated 1 character: Mia.\nRecorded 1 character: Zed.\n")
+    assert data["response"].startswith(
+        "Updated the character Mia; /undo restores: 'a thief'.\nRecorded 1 character: Zed.\n"
+    )
     assert _story(cli)["characters"] == [
         {"name": "Mia", "description": "the brains of the operation"},
         {"name": "Rex", "description": "her brother"},

@@ -147,7 +147,7 @@ def test_characters_are_matched_by_name_case_insensitively(
     story_set(cli, "--character", "Mia: a thief", "--character", "Éve: a cop")
     result = story_set(cli, "--character", "MIA: a master thief", "--character", "éve")
     assert result.stdout.splitlines() == [
-        "Updated 1 character: Mia.",
+        "Updated the character Mia; moviecli story undo restores: 'a thief'.",
         "Already recorded as given: Éve.",
     ]
     assert story_json(cli)["characters"] == [

@@ -579,6 +579,13 @@ def describe(changes: Sequence[Change], *, undo: str | None = "/undo") -> list[s
             said.append(_text_sentence(change, undo))
         elif change.field == "direction":
             said.append(_direction_sentence(change))
+        elif replaced := _replaced_description(change):
+            # the old description is the creator's work too: say what undo brings back
+            item = f"{NOUNS[change.field]} {change.name}"
+            if undo:
+                said.append(f"Updated the {item}; {undo} restores: {quote(replaced)}.")
+            else:
+                said.append(f"Updated the {item} (it was {quote(replaced)}).")
         else:
             kind = (
                 "absent"
@@ -591,6 +598,15 @@ def describe(changes: Sequence[Change], *, undo: str | None = "/undo") -> list[s
                 said.append(key)
             names[key].append(change.name or "")
     return [s if isinstance(s, str) else _item_sentence(*s, names[s]) for s in said]
+
+
+def _replaced_description(change: Change) -> str | None:
+    """The description an item update replaced, when there was one to lose."""
+    if change.action != "updated" or not isinstance(change.before, dict):
+        return None
+    before = change.before.get("description") or ""
+    after = (change.after or {}).get("description") if isinstance(change.after, dict) else ""
+    return before if before.strip() and before != after else None
 
 
 def _text_sentence(change: Change, undo: str | None) -> str:
