@@ -108,8 +108,9 @@ def _fit(word: str, room: int) -> str:
 
 @dataclass
 class Stream:
-    """A reply written as it arrives (a backend's chunks), wrapped; if the engine's final
-    text differs from what was streamed, the whole reply follows."""
+    """A reply written as it arrives (a backend's chunks), wrapped; then what the engine
+    added after it (its own lines), or, if its final text differs from what was streamed,
+    the whole reply."""
 
     wrapper: Wrapper
     enabled: bool
@@ -123,9 +124,14 @@ class Stream:
         self.wrapper.out.flush()
 
     def finish(self, response: str) -> None:
+        """The end of the reply: what the stream did not show (the engine's own lines
+        after a model's prose), or the whole reply again when it differs."""
         self.wrapper.end()
-        if "".join(self.written).strip() == response.strip():
+        streamed, whole = "".join(self.written).strip(), response.strip()
+        if streamed == whole:
             self.wrapper.feed("\n")
+        elif streamed and whole.startswith(streamed):
+            self.wrapper.feed(visible(whole[len(streamed) :]) + "\n")
         else:
             if self.written:  # the engine rewrote the reply after the stream: say it all
                 self.wrapper.feed("\n")

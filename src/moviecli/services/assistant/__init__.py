@@ -2,7 +2,8 @@
 
 The workflow logic (what a message is and records, which moves are allowed, the choices)
 stays with the engine (``services.workflow``, ``understanding``, ``answers``); a backend
-only writes the reply text from a :class:`ReplyContext`. ``builtin`` is offline and
+writes the reply text from a :class:`ReplyContext` (a model also reads the message:
+``structured``). ``builtin`` is offline and
 deterministic; ``openai`` talks to any OpenAI-compatible chat-completions endpoint.
 """
 
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moviecli.services.assistant.understanding import Understanding
 from moviecli.services.workflow import Applied, Choice, Move
+
+if TYPE_CHECKING:
+    from moviecli.services.assistant.structured import Reading
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,11 @@ class ReplyContext:
     user_text: str
     history: list[tuple[str, str]] = field(default_factory=list)  # (role, content), oldest first
     context_data: dict[str, Any] = field(default_factory=dict)
-    # A backend that understands the message itself (a model) puts its understanding here,
-    # checked like the built-in one; the turn then records from it instead.
-    understanding: Understanding | None = None
+    # A backend that reads the message itself (a model) puts its reading here, or why it
+    # has none in ``problem``; the engine decides what the turn records from it
+    # (``structured.decide``).
+    reading: Reading | None = None
+    problem: str | None = None
 
 
 class BackendFailed(Exception):

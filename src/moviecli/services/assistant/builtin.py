@@ -37,10 +37,14 @@ def greeting(project_title: str, outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def render(outcome: Outcome) -> str:
+def render(outcome: Outcome, *, answer: bool = True) -> str:
+    """The built-in reply; ``answer=False``: the engine's own lines only (what was
+    recorded, the move, what the step still lacks, the recommended choice), which follow
+    a model's prose, which answers instead."""
     lines: list[str] = []
     lines.extend(_attached(outcome))
-    lines.extend(outcome.answer)
+    if answer:
+        lines.extend(outcome.answer)
     lines.extend(outcome.recorded)
     lines.extend(_not_recorded(outcome))
     if outcome.override:

@@ -3,8 +3,13 @@ vLLM, OpenAI), streamed as it arrives.
 
 config.toml: ``chat.backend = "openai"``, ``chat.base_url``, ``chat.model``,
 ``chat.api_key_env`` (the name of the env var holding the key) and ``chat.timeout``
-(seconds). The engine has already decided what was recorded, whether the move is allowed
-and the choices; the model is told those facts and only writes the words.
+(seconds), ``chat.max_tokens``.
+
+The model writes the prose and reads the message: it answers the JSON object of
+``structured.SCHEMA`` (``{intent, reply, storyUpdates}``) through the endpoint's structured
+output, and the ``reply`` is streamed out of it as it arrives. What the turn records from
+its reading is decided by the engine (``structured.decide``); the move, the requirements
+and the choices stay the engine's, and its own lines follow the model's prose.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from typing import Any
 
 from moviecli.errors import UsageError
 from moviecli.services.assistant import BackendFailed, ReplyContext
-from moviecli.services.assistant.builtin import ASK, render
+from moviecli.services.assistant.builtin import ASK
+from moviecli.services.assistant.structured import (
+    INSTRUCTIONS,
+    ReplyReader,
+    Unusable,
+    engine_reading,
+    parse,
+    response_formats,
+)
 from moviecli.services.workflow import STEPS
 
 SYSTEM = (
@@ -25,8 +38,7 @@ SYSTEM = (
     "AI-made movie series, one workflow step at a time. Reply in plain text, briefly and "
     "concretely, in the creator's language. Build on the facts you are given: the engine "
     "has already recorded the material and decided the move; never claim a step is done "
-    "or a move happened unless the facts say so. Say what was recorded, what the current "
-    "step still needs, and which choice is recommended."
+    "or a move happened unless the facts say so. " + INSTRUCTIONS
 )
 
 
@@ -71,7 +83,7 @@ class OpenAIBackend:
                 "goal": step.description,
                 "whatToAsk": ASK[step.id],
             },
-            "recorded": list(outcome.recorded),
+            "engineReading": engine_reading(outcome.understanding),
             "move": None
             if outcome.move is None
             else {"to": outcome.move.target, "kind": outcome.move.kind},
@@ -86,8 +98,8 @@ class OpenAIBackend:
             "choices": [c.as_json() for c in outcome.choices],
             "attachments": [{"filename": f, "mediaType": t} for f, t in outcome.attachments],
             "contextData": ctx.context_data,
-            # What the built-in assistant would say: a faithful summary to build on.
-            "summary": render(outcome),
+            # The engine's answer to a question or small talk: facts to build on.
+            "engineAnswer": list(outcome.answer),
         }
         out = [{"role": "system", "content": SYSTEM}]
         for role, content in ctx.history:
@@ -103,16 +115,41 @@ class OpenAIBackend:
         return out
 
     def reply(self, ctx: ReplyContext, on_chunk: Callable[[str], None] | None = None) -> str:
-        body = {
-            "model": self.model,
-            "messages": self.messages(ctx),
-            "stream": True,
-            "max_tokens": self.max_tokens,
-        }
-        text = self.complete(body, on_chunk).strip()
-        if not text:
-            raise BackendFailed(f"{self.url} sent an empty reply")
-        return text
+        """The model's prose, streamed to ``on_chunk`` as it arrives; its reading of the
+        message goes to ``ctx.reading`` (or why there is none to ``ctx.problem``).
+
+        ``response_format`` is tried as OpenAI's ``json_schema``, then as ``json_object``
+        with a ``schema`` (llama-cpp-python's server), each only after an HTTP 400/422 (no
+        reply was streamed then); an endpoint that refuses both gets no
+        ``response_format``, and its prose comes with the built-in understanding."""
+        messages = self.messages(ctx)
+        formats: list[dict[str, Any] | None] = [*response_formats(), None]
+        for n, fmt in enumerate(formats):
+            body: dict[str, Any] = {
+                "model": self.model,
+                "messages": messages,
+                "stream": True,
+                "max_tokens": self.max_tokens,
+            }
+            if fmt is not None:
+                body["response_format"] = fmt
+            reader = _Prose(on_chunk)
+            try:
+                answer = self.complete(body, reader.feed)
+            except HTTPStatusFailed as exc:
+                if exc.status in (400, 422) and n + 1 < len(formats):
+                    continue  # this response_format is refused: the next one
+                raise
+            break
+        try:
+            reading = parse(answer, ctx.outcome.step)
+        except Unusable as exc:
+            ctx.problem = str(exc)
+            if fmt is None:
+                ctx.problem = "the endpoint takes no structured output (response_format)"
+            return reader.text.strip()
+        ctx.reading = reading
+        return reading.reply.strip()
 
     @property
     def url(self) -> str:
@@ -169,6 +206,26 @@ class OpenAIBackend:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise BackendFailed(f"unreadable answer from {url}: {_short(str(exc))}") from None
         return "".join(parts)
+
+
+class _Prose:
+    """The reply text read out of the streamed answer, blanks at its start dropped,
+    each new piece given to ``on_chunk``."""
+
+    def __init__(self, on_chunk: Callable[[str], None] | None) -> None:
+        self.reader = ReplyReader()
+        self.on_chunk = on_chunk
+        self.text = ""
+
+    def feed(self, piece: str) -> None:
+        text = self.reader.feed(piece)
+        if not self.text:
+            text = text.lstrip()
+        if not text:
+            return
+        self.text += text
+        if self.on_chunk is not None:
+            self.on_chunk(text)
 
 
 class HTTPStatusFailed(BackendFailed):

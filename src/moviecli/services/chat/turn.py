@@ -9,6 +9,13 @@ A turn never holds the write lock while the reply is produced:
    one short write transaction that re-reads the project under its lock, so a concurrent
    turn on the same project is never lost.
 
+With a model (``chat.backend = "openai"``) the model also reads the message; the engine
+decides what is recorded from its reading (``assistant.structured.decide``: the built-in
+reading when the model's structure is missing or invalid, said in the reply's metadata as
+``understoodBy`` and ``fallback``), and the reply is the model's prose followed by the
+engine's own lines (what was recorded or replaced, the move, what the step still lacks,
+the recommended choice).
+
 A backend failure keeps the user message, records a system message with the error and
 puts the session in ``error``; the next message (or ``session resume``) brings it back.
 """
@@ -26,6 +33,7 @@ from moviecli.models import ChatSession, Message, Progress, Project, User, utcno
 from moviecli.services import story as story_service
 from moviecli.services import workflow
 from moviecli.services.assistant import Backend, BackendFailed, Outcome, ReplyContext
+from moviecli.services.assistant.structured import Decision, decide
 from moviecli.services.assistant.understanding import (
     SLASH_COMMANDS,
     Understanding,
@@ -177,8 +185,8 @@ def take_turn(
     where = (project_ref, session_ref, new)
     started = _store_user_message(db, actor, req, attached, where, backend.name)
     user_text = req.message or req.custom or ""
-    text, understood = _reply(db, backend, started, started.outcome, user_text, on_chunk)
-    return _store_reply(db, started, understood, text, backend.name, attached)
+    text, decision = _reply(db, backend, started, started.outcome, user_text, on_chunk)
+    return _store_reply(db, started, decision, text, backend.name, attached)
 
 
 def _store_user_message(
@@ -275,9 +283,10 @@ def _reply(
     outcome: Outcome,
     user_text: str,
     on_chunk: Callable[[str], None] | None,
-) -> tuple[str, Understanding]:
+) -> tuple[str, Decision]:
     """(2) The reply, outside any transaction; a failure is recorded, the message kept.
-    Also the understanding the turn records from: the backend's own, if it gave one."""
+    Also the understanding the turn records from (a model's reading, when the engine
+    takes it: ``structured.decide``)."""
     ctx = ReplyContext(started.project, outcome, user_text, started.history)
     ctx.context_data = started.context_data
     try:
@@ -291,20 +300,25 @@ def _reply(
                 "or send again"
             ),
         ) from None
-    return text, ctx.understanding or outcome.understanding
+    if backend.name == "builtin":
+        return text, Decision(outcome.understanding, "builtin")
+    story = dict(started.project.get("story") or {})
+    decision = decide(outcome.understanding, ctx.reading, ctx.problem, story, utcnow())
+    return text, decision
 
 
 def _store_reply(
     db: Database,
     started: _Started,
-    understood: Understanding,
+    decision: Decision,
     text: str,
     backend: str,
     attached: list[Attached],
 ) -> TurnResult:
     """(3) The reply and the state changes, in one short write transaction. The outcome is
     computed again from the project as it is now, under its lock, and the story changes
-    are recorded (as revisions) from that."""
+    are recorded (as revisions) from that. A model's prose is followed by the engine's
+    own lines, written from that outcome."""
     from moviecli.services.assistant.builtin import render
 
     outcome = started.outcome
@@ -317,15 +331,19 @@ def _store_reply(
         final, _ = compute_outcome(
             workflow.load_facts(session, project),
             dict(project.story or {}),
-            understood,
+            decision.understanding,
             started.choice,
             at=now,
             attachments=outcome.attachments,
             already=outcome.already,
             override=outcome.override,
         )
-        if final != outcome and backend == "builtin":
-            text = render(final)  # the project moved meanwhile: say what really happened
+        if backend == "builtin":
+            if final != outcome:
+                text = render(final)  # the project moved meanwhile: say what really happened
+        else:
+            engine = render(final, answer=not text)
+            text = f"{text}\n\n{engine}" if text and engine else text or engine
         _apply_to_project(session, project, final, now, started)
         chat.current_step = final.applied.current_phase
         chat.last_choices = [c.as_json() for c in final.choices]
@@ -336,6 +354,10 @@ def _store_reply(
         elif chat.session_state != "completed":
             chat.session_state = "active"
         meta: dict[str, Any] = {"step": final.applied.current_phase, "backend": backend}
+        if backend != "builtin" and final.understanding.intent is not None:
+            meta["understoodBy"] = decision.by
+            if decision.fallback:
+                meta["fallback"] = decision.fallback
         if started.choice:
             meta["choiceId"] = started.choice
         if final.blocked:
