@@ -166,7 +166,8 @@ def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
     """Whole chat turns inside this process through a real OpenAI-compatible server:
     llama-cpp-python's server with SmolLM2-135M-Instruct (the ``llm`` extra, see
     scripts/install-llm), started here on 127.0.0.1 as the tests start it. Wall time of
-    the turn, and until the first piece of the reply streamed; the same session as the
+    the turn, until the first piece of the reply streamed, and how many turns recorded
+    the model's reading (not the built-in fallback); the same session as the
     built-in turns."""
     sys.path.insert(0, str(HERE.parent))
     from tests.llmserver import MODEL_NAME, LlamaServer, missing
@@ -186,7 +187,7 @@ def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
         server = LlamaServer(Path(logs)).start()
         try:
             backend = OpenAIBackend(base_url=server.url, model=MODEL_NAME, timeout=120)
-            wall, first = [], []
+            wall, first, by_model = [], [], 0
             for i in range(turns + 1):
                 started = time.perf_counter()
                 firsts: list[float] = []
@@ -195,7 +196,7 @@ def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
                     if not firsts and piece.strip():
                         firsts.append(time.perf_counter())
 
-                chat.take_turn(
+                result = chat.take_turn(
                     db,
                     user,
                     chat.TurnRequest(message=f"The crew rehearses the vault scene, take {i}."),
@@ -206,6 +207,7 @@ def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
                 if i >= 1:  # the first turn warms the server's prompt cache
                     wall.append(time.perf_counter() - started)
                     first.append((firsts[0] if firsts else time.perf_counter()) - started)
+                    by_model += result.understood_by == "model"
         finally:
             server.stop()
     return {
@@ -215,6 +217,8 @@ def llm_turn_times(url: str, session_id: str, turns: int) -> dict[str, Any]:
         "medianSeconds": round(statistics.median(wall), 2),
         "maxSeconds": round(max(wall), 2),
         "firstPieceMedianSeconds": round(statistics.median(first), 2),
+        # turns whose story updates came from the model's reading (else the built-in one)
+        "readByModel": by_model,
     }
 
 
@@ -624,6 +628,7 @@ def _llm_line(llm: dict[str, Any]) -> str:
     return (
         f"median {llm['medianSeconds']:.2f} s, slowest {llm['maxSeconds']:.2f} s, first piece "
         f"of the reply after {llm['firstPieceMedianSeconds']:.2f} s ({llm['turns']} turns, "
+        f"{llm.get('readByModel', 0)} read by the model, "
         f"{llm['model']} on {llm['server']}, 2 threads)"
     )
 

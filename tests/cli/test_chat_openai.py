@@ -470,6 +470,7 @@ def test_12_6_a_malformed_structure_falls_back_to_the_builtin_understanding(cli,
     meta = _assistant_meta(cli, data["sessionId"])
     assert meta["understoodBy"] == "builtin"
     assert meta["fallback"].startswith(reason), meta["fallback"]
+    assert (data["understoodBy"], data["fallback"]) == ("builtin", meta["fallback"])
 
 
 def test_12_6_the_model_never_replaces_what_the_message_does_not_label(cli, llm):
@@ -492,6 +493,7 @@ def test_12_6_the_model_never_replaces_what_the_message_does_not_label(cli, llm)
     data = cli("chat", "P", "-m", "Concept: Clowns", "--json").json()
     assert "Replaced the concept; /undo restores: 'A heist on the moon" in data["response"]
     assert _assistant_meta(cli, data["sessionId"])["understoodBy"] == "model"
+    assert (data["understoodBy"], data["fallback"]) == ("model", None)
 
 
 def test_12_6_a_server_refusing_json_schema_gets_json_object_with_the_schema(cli, llm):

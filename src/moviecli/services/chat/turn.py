@@ -117,6 +117,8 @@ class TurnResult:
     project_status: str
     notice: str | None = None
     intent: str | None = None  # what the message was (issue 12: intent first)
+    understood_by: str | None = None  # model | builtin: whose reading was recorded from
+    fallback: str | None = None  # why not the model's reading (chat.backend = openai)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +132,8 @@ class TurnResult:
             "projectStatus": self.project_status,
             "notice": self.notice,
             "intent": self.intent,
+            "understoodBy": self.understood_by,
+            "fallback": self.fallback,
         }
 
 
@@ -374,6 +378,8 @@ def _store_reply(
             project_status=project.status,
             notice=started.notice,
             intent=final.understanding.intent,
+            understood_by=meta.get("understoodBy"),
+            fallback=meta.get("fallback"),
         )
 
 
