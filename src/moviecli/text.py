@@ -7,6 +7,9 @@
   plain (piped) line of output, so a title holding ESC sequences cannot rewrite the
   screen. Tab and newline are kept; :func:`one_line` escapes newlines too. JSON output needs
   neither: the encoder escapes control characters already.
+- :func:`is_utf8` tells text that can be stored from the lone surrogates Linux hands
+  over for bytes that are not UTF-8 (in arguments and on stdin): no database, model or
+  terminal takes those.
 """
 
 from __future__ import annotations
@@ -37,3 +40,15 @@ def visible(text: str) -> str:
 def one_line(text: str) -> str:
     """``text`` fit for one line: every control character but tab escaped (newline too)."""
     return text.translate(_ONE_LINE)
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` is valid Unicode text (no lone surrogates: bytes that were not
+    UTF-8, as Python decodes them from arguments and stdin)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -20,7 +20,7 @@ import pytest
 from tests import media_factory as mf
 
 NOT_UTF8 = (
-    "Error: an argument is not valid UTF-8 text "
+    "Error: {} is not valid UTF-8 text "
     "(pass text in UTF-8; a file whose name is not can still be added)"
 )
 
@@ -149,9 +149,9 @@ def test_arguments_that_are_not_utf8(cli_process, film, tmp_path):
     title = cli_process(
         "project", "create", "Bad \udcff title", "--genre", "drama", "--episodes", "2"
     )
-    assert (title.exit_code, title.stderr.splitlines()) == (2, [NOT_UTF8])
+    assert (title.exit_code, title.stderr.splitlines()) == (2, [NOT_UTF8.format("TITLE")])
     shown = cli_process("project", "show", "\udcff\udcfe", "--json")
-    assert (shown.exit_code, shown.stderr.splitlines()) == (2, [NOT_UTF8])
+    assert (shown.exit_code, shown.stderr.splitlines()) == (2, [NOT_UTF8.format("PROJECT")])
     no_traceback(shown)
     # a file whose name is not UTF-8 is still added, under a readable name
     image = mf.png(tmp_path / "x.png", seed=11)

@@ -111,11 +111,27 @@ def _light_value(param: Any, ctx: Context, value: Any, convert: Any) -> Any:
         # reads another parameter's value)
         return value
     if value is not None or param.required:
-        return convert(ctx, value)
+        return _utf8_only(param, convert(ctx, value))
     value = () if param.multiple or param.nargs == -1 else None
     if param.callback is not None:
         value = param.callback(ctx, param, value)
     return value
+
+
+def _utf8_only(param: Any, value: Any) -> Any:
+    """Text from the command line must be UTF-8 (issue 13 item 10). Linux hands bytes that
+    are not over as lone surrogates, which no database, model or terminal takes; a path
+    (converted to ``Path`` by now) may hold them: a file whose name is not UTF-8 is still
+    a file."""
+    from moviecli.text import is_utf8
+
+    texts = value if isinstance(value, list | tuple) else [value]
+    if all(is_utf8(text) for text in texts if isinstance(text, str)):
+        return value
+    from moviecli.errors import UsageError
+
+    name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
+    raise UsageError(f"{name} is {NOT_UTF8}")
 
 
 class _LightOption(TyperOption):
@@ -163,10 +179,16 @@ class MovieCliGroup(LazyGroup):
         want_json = "--json" in argv
         # Arguments that are not UTF-8 (Linux hands them over as lone surrogates) are echoed
         # as \udcff escapes, never a crash while printing; storing them is exit 2 (below).
-        for stream in (sys.stdout, sys.stderr):
+        for stream, errors in (
+            (sys.stdout, "backslashreplace"),
+            (sys.stderr, "backslashreplace"),
+            # whatever the locale: bytes that are not UTF-8 on stdin arrive as lone
+            # surrogates, which every reader of stdin refuses with exit 2 (never a crash)
+            (sys.stdin, "surrogateescape"),
+        ):
             reconfigure = getattr(stream, "reconfigure", None)
             if reconfigure is not None:
-                reconfigure(errors="backslashreplace")
+                reconfigure(errors=errors)
         try:
             code = super().main(
                 args=argv,
@@ -197,7 +219,7 @@ class MovieCliGroup(LazyGroup):
                 raise
             if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
                 # text from an argument that is not UTF-8, on its way into the database
-                code = report(ExitCode.USAGE, "usage", NOT_UTF8, {}, want_json)
+                code = report(ExitCode.USAGE, "usage", f"an argument is {NOT_UTF8}", {}, want_json)
             else:
                 code = report(
                     ExitCode.UNEXPECTED,
@@ -210,10 +232,7 @@ class MovieCliGroup(LazyGroup):
         sys.exit(int(code))
 
 
-NOT_UTF8 = (
-    "an argument is not valid UTF-8 text "
-    "(pass text in UTF-8; a file whose name is not can still be added)"
-)
+NOT_UTF8 = "not valid UTF-8 text (pass text in UTF-8; a file whose name is not can still be added)"
 
 
 def report_click_error(exc: typer.TyperException, want_json: bool) -> int:

@@ -67,10 +67,14 @@ def stdin_is_terminal() -> bool:
 
 def read_secret_from_stdin() -> str:
     """The first line of stdin (for ``--password-stdin``)."""
+    from moviecli.text import is_utf8
+
     line = sys.stdin.readline()
     value = line.rstrip("\r\n")
     if not value:
         raise UsageError("no password on stdin")
+    if not is_utf8(value):
+        raise UsageError("the password on stdin is not valid UTF-8 text")
     return value
 
 

@@ -52,6 +52,7 @@ from moviecli.services.chat.sessions import (
     session_info,
 )
 from moviecli.storage.db import Database, lock_row
+from moviecli.text import is_utf8
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -89,6 +90,8 @@ class TurnRequest:
         if self.custom is not None and self.choice is None:
             self.choice = workflow.MANUAL_OVERRIDE
         for what, text in (("message", self.message), ("direction", self.custom)):
+            if not is_utf8(text or ""):
+                raise UsageError(f"the {what} is not valid UTF-8 text")
             size = len((text or "").encode("utf-8", "surrogatepass"))
             if size > MAX_MESSAGE_BYTES:
                 raise UsageError(

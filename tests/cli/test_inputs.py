@@ -1,0 +1,117 @@
+"""Input that used to crash (issue 13 item 10): each case gives its documented exit code
+and one line on stderr, and changes nothing in the database (a content digest before and
+after), on SQLite and PostgreSQL.
+
+Arguments that are not UTF-8 reach moviecli as Linux hands them over: bytes in argv of a
+real process (``subprocess`` with bytes arguments).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Result
+from tests.dbdigest import digest
+
+NOT_UTF8 = (
+    "is not valid UTF-8 text (pass text in UTF-8; a file whose name is not can still be added)"
+)
+
+
+@pytest.fixture
+def film(cli: Callable[..., Any], admin: Any) -> dict[str, Any]:
+    result = cli("project", "create", "Film", "--genre", "drama", "--episodes", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = result.json()
+    return data
+
+
+def run_bytes(*argv: bytes, input: bytes = b"") -> Result:
+    """moviecli in a real process with ``argv`` as bytes, as a shell passes them."""
+    proc = subprocess.run(
+        [sys.executable.encode(), b"-m", b"moviecli", *argv],
+        input=input,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+    )
+    return Result(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "backslashreplace"),
+        proc.stderr.decode("utf-8", "backslashreplace"),
+    )
+
+
+# --- arguments and stdin that are not UTF-8 ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "line"),
+    [
+        ([b"media", b"search", b"\xff\xfe neon"], b"", f"Error: QUERY {NOT_UTF8}"),
+        ([b"project", b"create", b"Caf\xe9", b"--genre", b"drama", b"--episodes", b"2"], b"",
+         f"Error: TITLE {NOT_UTF8}"),
+        ([b"project", b"update", b"Film", b"--description", b"\xc3"], b"",
+         f"Error: --description {NOT_UTF8}"),
+        ([b"user", b"create", b"--email", b"b\xffb@example.com", b"--name", b"Bob",
+          b"--password-stdin"], b"a long enough password\n", f"Error: --email {NOT_UTF8}"),
+        ([b"login", b"\xff@example.com", b"--password-stdin"], b"a long enough password\n",
+         f"Error: EMAIL {NOT_UTF8}"),
+        ([b"user", b"prefs", b"set", b"theme", b"\xff"], b"", f"Error: VALUE {NOT_UTF8}"),
+        ([b"story", b"set", b"Film", b"--concept", b"\xfe"], b"", f"Error: --concept {NOT_UTF8}"),
+        ([b"chat", b"Film", b"-m", b"heist \xff"], b"", f"Error: --message {NOT_UTF8}"),
+        ([b"media", b"list", b"Film", b"--tag", b"ok", b"--tag", b"\xff"], b"",
+         f"Error: --tag {NOT_UTF8}"),
+        ([b"session", b"search", b"\xff"], b"", f"Error: TEXT {NOT_UTF8}"),
+        ([b"config", b"set", b"chat.model", b"\xff"], b"", f"Error: VALUE {NOT_UTF8}"),
+        ([b"--db", b"sqlite:////tmp/\xff.db", b"project", b"list"], b"",
+         f"Error: --db {NOT_UTF8}"),
+        ([b"login", b"admin@example.com", b"--password-stdin"], b"pass\xffword123\n",
+         "Error: the password on stdin is not valid UTF-8 text"),
+        ([b"chat", b"Film", b"-m", b"-"], b"A heist \xff on the moon",
+         "Error: the message on stdin is not valid UTF-8 text"),
+    ],
+    ids=["media-search", "title", "description", "email", "login", "prefs", "story", "chat-m",
+         "tag", "session-search", "config", "db-url", "password-stdin", "chat-stdin"],
+)  # fmt: skip
+def test_13_10_non_utf8_argument(
+    film: dict[str, Any], database: Any, home: Path, argv: list[bytes], stdin: bytes, line: str
+) -> None:
+    before = digest(database)
+    result = run_bytes(*argv, input=stdin)
+    assert (result.exit_code, result.stderr.splitlines()) == (2, [line])
+    assert "Traceback" not in result.stdout
+    assert digest(database) == before
+    assert not (home / "config.toml").exists()
+
+
+def test_13_10_non_utf8_line_of_a_piped_chat(film: dict[str, Any], database: Any) -> None:
+    """Line mode refuses the line (one Error line), stores nothing of it, and goes on."""
+    result = run_bytes(b"chat", b"Film", input=b"a heist \xff\xfe on the moon\n/quit\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == ["Error: the message is not valid UTF-8 text"]
+    from sqlmodel import select
+
+    from moviecli.models import Message
+
+    with database.session() as session:
+        assert session.exec(select(Message).where(Message.role == "user")).all() == []
+
+
+def test_13_10_a_file_named_in_bytes_that_are_not_utf8_is_still_added(
+    film: dict[str, Any], tmp_path: Path
+) -> None:
+    from tests import media_factory as mf
+
+    image = mf.png(tmp_path / "x.png", seed=3)
+    odd = os.fsencode(tmp_path) + b"/still-\xff.png"
+    os.rename(image, odd)
+    result = run_bytes(b"media", b"add", b"Film", odd, b"--type", b"concept_art", b"--json")
+    assert result.exit_code == 0, result.stderr
