@@ -114,11 +114,124 @@ def print_json(obj: Any, out: TextIO | None = None) -> None:
 
 @dataclass
 class Column:
+    """A table column and how it gives way on a narrow terminal.
+
+    ``key`` marks what identifies a row (a title, a filename, a short id): it is never
+    dropped and never cut (a long one wraps at words). The other columns are dropped
+    when the table does not fit, lowest ``priority`` first (the rightmost of equals
+    first); those left share the width, long text wrapping at words down to
+    ``min_width`` (default :data:`MIN_WIDTH`). A ``no_wrap`` column is shown whole or
+    not at all. The rule lives here, in :func:`fit_columns`, for every table.
+    """
+
     header: str
     justify: Literal["left", "center", "right"] = "left"
     style: str | None = None
     no_wrap: bool = False
     min_width: int | None = None
+    key: bool = False
+    priority: int = 1
+
+
+MIN_WIDTH = 10  # narrowest a wrapping column gets before it is dropped
+KEY_ROOM = 20  # room a long title or filename keeps at least (it wraps beyond that)
+KEY_WIDE = 30  # room it gets first when there is more
+
+
+def table_overhead(columns: int) -> int:
+    """Cells a boxed table spends on borders and padding (rich's default box, padding 1)."""
+    return 3 * columns + 1
+
+
+def fit_columns(
+    cols: Sequence[Column], rows: Sequence[Sequence[Any]], width: int, con: Any
+) -> tuple[list[int], list[int]]:
+    """Which columns a table keeps at ``width`` cells, and each kept column's width.
+
+    Rows are rich renderables (cells as :func:`_cell` makes them). Each column needs at
+    least its floor: ``no_wrap`` and short columns their whole width; a key column its
+    whole width up to :data:`KEY_ROOM` (folded beyond); others ``min_width``. Columns
+    are dropped (lowest priority first, keys never) until the floors fit; the room left
+    goes to the columns whose text is still wrapped, narrowest first.
+    """
+    from rich.measure import Measurement
+
+    options = con.options.update(max_width=10_000)
+    natural: list[int] = []
+    floors: list[int] = []
+    for i, col in enumerate(cols):
+        cells = [col.header, *(row[i] for row in rows)]
+        sizes = [Measurement.get(con, options, c) for c in cells]
+        head = Measurement.get(con, options, col.header)
+        full = max(max(s.maximum for s in sizes), col.min_width or 0, 1)
+        if col.no_wrap:
+            floor = full
+        elif col.key:
+            floor = min(full, max(KEY_ROOM, col.min_width or 0))
+        else:
+            floor = min(full, max(col.min_width or MIN_WIDTH, head.minimum))
+        natural.append(full)
+        floors.append(floor)
+    kept = list(range(len(cols)))
+
+    def total(indices: list[int], sizes: list[int]) -> int:
+        return sum(sizes[i] for i in indices) + table_overhead(len(indices))
+
+    droppable = sorted(
+        (i for i, c in enumerate(cols) if not c.key), key=lambda i: (cols[i].priority, -i)
+    )
+    while total(kept, floors) > width and droppable:
+        kept.remove(droppable.pop(0))
+    widths = {i: floors[i] for i in kept}
+    room = width - total(kept, floors)
+    # key columns first, up to KEY_WIDE (most titles on one line), then whichever
+    # column is narrowest and still wraps
+    for i in kept:
+        if cols[i].key:
+            grow = min(room, min(natural[i], KEY_WIDE) - widths[i])
+            if grow > 0:
+                widths[i] += grow
+                room -= grow
+    while room > 0:
+        growing = [i for i in kept if widths[i] < natural[i]]
+        if not growing:
+            break
+        i = min(growing, key=lambda j: widths[j])
+        widths[i] += 1
+        room -= 1
+    return kept, [widths[i] for i in kept]
+
+
+def table(
+    columns: Sequence[Column | str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    width: int | None = None,
+) -> Any:
+    """A rich Table of ``rows`` fitted to ``width`` (the terminal's) by :func:`fit_columns`."""
+    from rich.table import Table
+
+    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    con = console()
+    cells = [[_cell(v) for v in row] for row in rows]
+    kept, widths = fit_columns(cols, cells, width or con.width, con)
+    result = Table(
+        title=styled(title) if title is not None else None,
+        caption=styled(caption) if caption is not None else None,
+        header_style="bold",
+        title_justify="left",
+        caption_justify="left",
+    )
+    for i, w in zip(kept, widths, strict=True):
+        col = cols[i]
+        result.add_column(
+            col.header, justify=col.justify, style=col.style, width=w, overflow="fold"
+        )
+    for row in cells:
+        result.add_row(*[row[i] for i in kept])
+    return result
 
 
 def print_table(
@@ -131,26 +244,7 @@ def print_table(
     cols = [c if isinstance(c, Column) else Column(c) for c in columns]
     rows = list(rows)
     if use_rich():
-        from rich.table import Table
-
-        table = Table(
-            title=styled(title) if title is not None else None,
-            caption=styled(caption) if caption is not None else None,
-            header_style="bold",
-            title_justify="left",
-            caption_justify="left",
-        )
-        for col in cols:
-            table.add_column(
-                col.header,
-                justify=col.justify,
-                style=col.style,
-                no_wrap=col.no_wrap,
-                min_width=col.min_width,
-            )
-        for row in rows:
-            table.add_row(*[_cell(v) for v in row])
-        console().print(table)
+        console().print(table(cols, rows, title=title, caption=caption))
         return
     # Plain: one header line, then one tab-separated line per row (easy to cut/awk).
     sys.stdout.write("\t".join(c.header.lower() for c in cols) + "\n")
@@ -168,7 +262,7 @@ def print_record(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) 
 
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold cyan", no_wrap=True)
-        grid.add_column()
+        grid.add_column(overflow="fold")  # a long id or hash wraps, never cut
         for key, value in pairs:
             grid.add_row(key, _cell(value))
         panel_title = styled(title) if title is not None else None

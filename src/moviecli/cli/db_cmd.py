@@ -74,7 +74,13 @@ def history(json_out: JsonOpt = False) -> None:
         render.print_json(revisions)
         return
     render.print_table(
-        ["Revision", "Down", "Head", "Current", "Description"],
+        [
+            render.Column("Revision", no_wrap=True, key=True),
+            render.Column("Down", no_wrap=True, priority=1),
+            render.Column("Head", no_wrap=True, priority=2),
+            render.Column("Current", no_wrap=True, priority=2),
+            render.Column("Description", min_width=20, priority=3),
+        ],
         [
             (
                 r.revision,

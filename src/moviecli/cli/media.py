@@ -278,14 +278,14 @@ def _columns() -> list[render.Column]:
         names = ["ID", "Type", "File", "Ver", "Status", "Ep", "Tags", "Visibility", "Size"]
         return [render.Column(n) for n in [*names, "Added"]]
     return [
-        render.Column("ID", no_wrap=True),
-        render.Column("Type", no_wrap=True),
-        render.Column("File", min_width=10),
-        render.Column("v", justify="right", no_wrap=True, min_width=1),
-        render.Column("Ep", justify="right", no_wrap=True, min_width=2),
-        render.Column("Status", min_width=6),
-        render.Column("Tags", min_width=6),
-        render.Column("Added", no_wrap=True),
+        render.Column("ID", no_wrap=True, key=True),
+        render.Column("Type", no_wrap=True, priority=4),
+        render.Column("File", key=True),
+        render.Column("v", justify="right", no_wrap=True, min_width=1, priority=1),
+        render.Column("Ep", justify="right", no_wrap=True, min_width=2, priority=3),
+        render.Column("Status", min_width=6, priority=2),
+        render.Column("Tags", min_width=6, priority=3),
+        render.Column("Added", no_wrap=True, priority=1),
     ]
 
 
@@ -429,7 +429,11 @@ def types(page: PageOpt = 1, limit: LimitOpt = 20, json_out: JsonOpt = False) ->
         render.print_json(result)
         return
     render.print_table(
-        ["Type", "Files", "Description"],
+        [
+            render.Column("Type", no_wrap=True, key=True),
+            render.Column("Files", priority=2),
+            render.Column("Description", priority=3),
+        ],
         [(t.id, t.family, t.description) for t in result.items],
     )
 
@@ -612,12 +616,12 @@ def search(
         return
     render.print_table(
         [
-            render.Column("Match", justify="right", no_wrap=True),
-            render.Column("ID", no_wrap=True),
-            render.Column("Type", no_wrap=True),
-            render.Column("File"),
-            render.Column("Description"),
-            render.Column("Project", no_wrap=True),
+            render.Column("Match", justify="right", no_wrap=True, priority=4),
+            render.Column("ID", no_wrap=True, key=True),
+            render.Column("Type", no_wrap=True, priority=2),
+            render.Column("File", key=True),
+            render.Column("Description", min_width=16, priority=3),
+            render.Column("Project", priority=1),
         ],
         [
             (

@@ -205,47 +205,18 @@ def list_(
         legend = "* your current project (moviecli project use)"
         caption = f"{caption}\n{legend}" if caption else legend
     columns = [
-        render.Column("ID", no_wrap=True),
-        render.Column("Title", min_width=14),
-        render.Column("Genre", no_wrap=True),
-        render.Column("Status", no_wrap=True),
-        render.Column("Progress", no_wrap=True),
-        render.Column("Phase", no_wrap=True),
+        render.Column("ID", no_wrap=True, key=True),
+        render.Column("Title", key=True),
+        render.Column("Genre", no_wrap=True, priority=2),
+        render.Column("Status", no_wrap=True, priority=5),
+        render.Column("Progress", no_wrap=True, priority=4),
+        render.Column("Phase", no_wrap=True, priority=2),
         # final cuts / planned episodes
-        render.Column("Episodes", justify="right", no_wrap=True),
-        render.Column("Team", justify="right", no_wrap=True),
-        render.Column("Updated", no_wrap=True),
+        render.Column("Episodes", justify="right", no_wrap=True, priority=3),
+        render.Column("Team", justify="right", no_wrap=True, priority=1),
+        render.Column("Updated", no_wrap=True, priority=1),
     ]
-    if render.use_rich():
-        keep = _fitting_columns([c.header for c in columns], rows, render.console().width)
-        columns = [c for i, c in enumerate(columns) if i in keep]
-        rows = [[cell for i, cell in enumerate(row) if i in keep] for row in rows]
     render.print_table(columns, rows, caption=caption)
-
-
-# On a narrow terminal these columns go first, in this order, so that the title keeps
-# room to be read (rich would otherwise squeeze every column, the title down to nothing).
-_DROP_FIRST = ("ID", "Team", "Updated", "Phase", "Genre")
-_TITLE_ROOM = 18
-
-
-def _fitting_columns(headers: list[str], rows: list[list[Any]], width: int) -> set[int]:
-    def cell_width(cell: Any) -> int:
-        if hasattr(cell, "cell_len"):
-            return int(cell.cell_len)
-        return 13 if not isinstance(cell, (str, int)) else len(str(cell))  # the progress bar
-
-    natural = {
-        h: max([len(h), *(cell_width(row[i]) for row in rows)]) + 3  # padding and border
-        for i, h in enumerate(headers)
-    }
-    keep = list(headers)
-    for header in _DROP_FIRST:
-        others = sum(natural[h] for h in keep if h != "Title")
-        if others + min(natural["Title"], _TITLE_ROOM) + 1 <= width:
-            break
-        keep.remove(header)
-    return {headers.index(h) for h in keep}
 
 
 def _row_json(row: ProjectRow) -> dict[str, Any]:
@@ -259,8 +230,7 @@ def _row(row: ProjectRow, current: str | None) -> list[Any]:
     p = row.project
     title: Any = p.title
     if render.use_rich():
-        # One line per project: a long title is cut with an ellipsis, not wrapped.
-        title = render.styled(p.title, no_wrap=True, overflow="ellipsis")
+        title = render.styled(p.title)  # whole: a long one wraps at words
         if p.id == current:
             title.append(" *", style="bold")
     return [
@@ -302,6 +272,7 @@ def _detail_json(detail: ProjectDetail) -> dict[str, Any]:
     return data
 
 
+SIDE_BY_SIDE = 110  # narrower terminals show the phases above the media counts
 PHASE_MARK = {"done": "✓", "current": "▶", "available": "○", "blocked": "✗"}
 PHASE_STYLE = {"done": "green", "current": "bold yellow", "available": "cyan", "blocked": "dim"}
 
@@ -341,6 +312,9 @@ def _render_detail(d: ProjectDetail) -> None:
     con.print(Panel(grid, title=render.styled(p.title, "bold"), title_align="left"))
 
     phases = Table(show_header=False, box=None, padding=(0, 1))
+    phases.add_column(no_wrap=True)
+    phases.add_column(no_wrap=True)
+    phases.add_column()
     for ph in d.phases:
         why = f"needs {', '.join(ph.blocked_by)}" if ph.blocked_by else ph.state
         phases.add_row(
@@ -362,30 +336,47 @@ def _render_detail(d: ProjectDetail) -> None:
                 style = "bold" if n else "dim"
                 cells += [Text(media_type, style="" if n else "dim"), Text(str(n), style=style)]
         media.add_row(*cells)
-    height = max(len(d.phases), half) + 2
-    top = Table.grid(padding=(0, 1), expand=True)
-    top.add_column(ratio=1)
-    top.add_column(ratio=1)
-    top.add_row(
-        Panel(phases, title="Phases", title_align="left", height=height),
-        Panel(media, title="Media", title_align="left", height=height),
-    )
-    con.print(top)
+    if con.width >= SIDE_BY_SIDE:
+        # Both panels as tall as the taller one's text at the width each gets (a phase
+        # whose needs wrap makes the phases taller than eight lines).
+        inner = (con.width - 1) // 2 - 4
+        height = 2 + max(
+            len(con.render_lines(t, con.options.update_width(inner), pad=False))
+            for t in (phases, media)
+        )
+        top = Table.grid(padding=(0, 1), expand=True)
+        top.add_column(ratio=1)
+        top.add_column(ratio=1)
+        top.add_row(
+            Panel(phases, title="Phases", title_align="left", height=height),
+            Panel(media, title="Media", title_align="left", height=height),
+        )
+        con.print(top)
+    else:
+        con.print(Panel(phases, title="Phases", title_align="left"))
+        con.print(Panel(media, title="Media", title_align="left"))
     con.print(Panel(Group(*_story_lines(p)), title="Story", title_align="left"))
     if d.sessions:
-        sessions = Table(title="Sessions", title_justify="left", header_style="bold")
-        for header in ("ID", "User", "State", "Step", "Messages", "Updated"):
-            sessions.add_column(header, justify="right" if header == "Messages" else "left")
-        for ses in d.sessions:
-            sessions.add_row(
+        columns = [
+            render.Column("ID", no_wrap=True, key=True),
+            render.Column("User", priority=4),
+            render.Column("State", no_wrap=True, priority=3),
+            render.Column("Step", no_wrap=True, priority=2),
+            render.Column("Messages", justify="right", no_wrap=True, priority=2),
+            render.Column("Updated", no_wrap=True, priority=1),
+        ]
+        rows = [
+            (
                 ses.id[:8],
-                render.styled(ses.user_name),
+                ses.user_name,
                 ses.session_state,
                 ses.current_step,
-                str(ses.messages),
-                render.when(ses.updated_at),
+                ses.messages,
+                ses.updated_at,
             )
-        con.print(sessions)
+            for ses in d.sessions
+        ]
+        con.print(render.table(columns, rows, title="Sessions"))
     _render_board(d.episodes)
 
 
@@ -459,7 +450,7 @@ def _render_board(board: EpisodeBoard, *, title: str | None = None) -> None:
         )
     render.print_table(
         [
-            render.Column("Ep", justify="right"),
+            render.Column("Ep", justify="right", no_wrap=True, key=True),
             "Status",
             render.Column("Storyboards", justify="right"),
             render.Column("Segments", justify="right"),
@@ -839,7 +830,11 @@ def collab_list(
         render.print_json(result)
         return
     render.print_table(
-        ["ID", "Email", "Name"],
+        [
+            render.Column("ID", no_wrap=True, key=True),
+            render.Column("Email", key=True),
+            render.Column("Name", priority=2),
+        ],
         [(_short(u.id), u.email, u.name) for u in result.items],
         title=f"Collaborators on {proj.title}",
     )

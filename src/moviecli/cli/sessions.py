@@ -62,13 +62,13 @@ def list_(
         return
     render.print_table(
         [
-            render.Column("ID", no_wrap=True),
-            "Project",
-            "User",
-            "State",
-            "Step",
-            render.Column("Messages", justify="right"),
-            "Updated",
+            render.Column("ID", no_wrap=True, key=True),
+            render.Column("Project", priority=5),
+            render.Column("User", priority=4),
+            render.Column("State", no_wrap=True, priority=3),
+            render.Column("Step", no_wrap=True, priority=2),
+            render.Column("Messages", justify="right", no_wrap=True, priority=2),
+            render.Column("Updated", no_wrap=True, priority=1),
         ],
         [
             (
@@ -221,11 +221,11 @@ def search(
         return
     render.print_table(
         [
-            render.Column("Session", no_wrap=True),
-            render.Column("Message", justify="right"),
-            "Role",
-            "When",
-            "Snippet",
+            render.Column("Session", no_wrap=True, key=True),
+            render.Column("Message", justify="right", no_wrap=True, key=True),
+            render.Column("Role", no_wrap=True, priority=2),
+            render.Column("When", no_wrap=True, priority=1),
+            render.Column("Snippet", min_width=20, priority=3),
         ],
         [
             (_short(h.session_id), h.message_id, h.role, h.timestamp, h.snippet)

@@ -71,7 +71,6 @@ def _render_plain(s: StoryPublic) -> None:
 def _render_rich(s: StoryPublic) -> None:
     from rich.console import Group
     from rich.panel import Panel
-    from rich.table import Table
     from rich.text import Text
 
     con = render.console()
@@ -91,19 +90,19 @@ def _render_rich(s: StoryPublic) -> None:
         ("Scenes", [(sc.title, sc.description) for sc in s.scenes]),
     ):
         if rows:
-            table = Table(title=heading, title_justify="left", header_style="bold")
-            table.add_column("Name" if heading == "Characters" else "Title", style="cyan")
-            table.add_column("Description")
-            for name, description in rows:
-                table.add_row(Text(visible(name)), Text(visible(description)))
-            con.print(table)
+            name_col = render.Column(
+                "Name" if heading == "Characters" else "Title", style="cyan", key=True
+            )
+            columns = [name_col, render.Column("Description", min_width=20, priority=2)]
+            con.print(render.table(columns, rows, title=heading))
     if s.directions:
-        table = Table(title="Directions", title_justify="left", header_style="bold")
-        for header in ("Step", "When", "Text"):
-            table.add_column(header, no_wrap=header != "Text")
-        for d in s.directions:
-            table.add_row(d.step, render.when(d.at), Text(visible(d.text)))
-        con.print(table)
+        columns = [
+            render.Column("Step", no_wrap=True, priority=2),
+            render.Column("When", no_wrap=True, priority=1),
+            render.Column("Text", key=True),
+        ]
+        directions = [(d.step, d.at, d.text) for d in s.directions]
+        con.print(render.table(columns, directions, title="Directions"))
 
 
 @app.command("set")
@@ -252,11 +251,11 @@ def history(
     ]
     render.print_table(
         [
-            render.Column("When", no_wrap=True),
-            "Who",
-            render.Column("Source", no_wrap=True),
-            render.Column("Group", no_wrap=True),
-            "Change",
+            render.Column("When", no_wrap=True, key=True),
+            render.Column("Who", priority=2),
+            render.Column("Source", no_wrap=True, priority=1),
+            render.Column("Group", no_wrap=True, priority=1),
+            render.Column("Change", min_width=24, priority=3),
         ],
         rows,
         title=f"Story of {visible(target.title)}" if rich else None,

@@ -38,13 +38,13 @@ def list_(page: PageOpt = 1, limit: LimitOpt = 20, json_out: JsonOpt = False) ->
     ]
     render.print_table(
         [
-            "Name",
-            "Genre",
-            "Audience",
-            render.Column("Episodes", justify="right"),
-            "Settings",
-            "Kind",
-            "Description",
+            render.Column("Name", no_wrap=True, key=True),
+            render.Column("Genre", no_wrap=True, priority=3),
+            render.Column("Audience", no_wrap=True, priority=2),
+            render.Column("Episodes", justify="right", no_wrap=True, priority=2),
+            render.Column("Settings", priority=1),
+            render.Column("Kind", no_wrap=True, priority=1),
+            render.Column("Description", min_width=20, priority=4),
         ],
         rows,
     )

@@ -131,14 +131,14 @@ def list_(
     ]
     render.print_table(
         [
-            "ID",
-            "Email",
-            "Name",
-            "Role",
-            "Tier",
-            render.Column("Limits", justify="right"),
-            "State",
-            "Created",
+            render.Column("ID", no_wrap=True, key=True),
+            render.Column("Email", key=True),
+            render.Column("Name", priority=4),
+            render.Column("Role", no_wrap=True, priority=3),
+            render.Column("Tier", no_wrap=True, priority=2),
+            render.Column("Limits", justify="right", no_wrap=True, priority=1),
+            render.Column("State", no_wrap=True, priority=2),
+            render.Column("Created", no_wrap=True, priority=1),
         ],
         rows,
         caption=render.page_caption(result.total, result.page, result.limit, "users"),

@@ -27,12 +27,12 @@ def list_(json_out: JsonOpt = False) -> None:
         return
     render.print_table(
         [
-            render.Column("#", justify="right"),
-            render.Column("Id", no_wrap=True),
-            "Step",
-            "Needs completed",
-            "To complete it, the project needs",
-            render.Column("Time", no_wrap=True),
+            render.Column("#", justify="right", no_wrap=True, priority=5),
+            render.Column("Id", no_wrap=True, key=True),
+            render.Column("Step", priority=4),
+            render.Column("Needs completed", priority=2),
+            render.Column("To complete it, the project needs", min_width=16, priority=3),
+            render.Column("Time", no_wrap=True, priority=1),
         ],
         [
             (

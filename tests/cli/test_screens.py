@@ -1,0 +1,155 @@
+"""Screens on a terminal (issue 14 items 1-5): tables that fit 80 columns keeping what
+identifies a row whole, names instead of raw ids, aligned icons, highlighted matches and
+progress on stderr. Rendered through a rich Console of a given width (the ``terminal``
+fixture); the plain (piped) forms are pinned by the commands' own tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import media_factory as mf
+from tests.projecthelp import new_project
+
+LONG_TITLE = "Night Shift at the Haunted Lighthouse Museum of Forgotten Things"
+LONG_FILE = "neon_rain_over_the_harbor_wide_establishing_shot_v2.png"
+LONG_DESCRIPTION = (
+    "Neon rain falling over a harbor at night, reflections of pink and cyan signs on wet "
+    "cobblestones, a lone figure under an umbrella"
+)
+WIDTHS = [80, 120]
+
+
+def cells(line: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(line)
+
+
+def assert_fits(text: str, width: int) -> None:
+    wide = [line for line in text.splitlines() if cells(line) > width]
+    assert not wide, f"wider than {width}:\n" + "\n".join(wide)
+
+
+def column(text: str, header: str) -> list[str]:
+    """The cells of one column of a rich table, each row's wrapped lines joined."""
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if re.search(rf"┃ {re.escape(header)}\b", line))
+    heads = lines[head].split("┃")
+    index = next(i for i, h in enumerate(heads) if h.strip().startswith(header))
+    rows: list[list[str]] = []
+    for line in lines[head + 2 :]:
+        if not line.startswith("│"):
+            break
+        parts = line.split("│")
+        first = parts[1].strip()
+        if first or not rows:
+            rows.append([])
+        part = parts[index].strip()
+        if part:
+            rows[-1].append(part)
+    return [" ".join(r) for r in rows]
+
+
+def folded(cell: str) -> str:
+    """A cell folded inside a word (a long filename) read back whole."""
+    return cell.replace(" ", "")
+
+
+@pytest.fixture
+def heist(cli: Any, admin: Any, tmp_path: Path) -> dict[str, Any]:
+    new_project(cli, LONG_TITLE, "--genre", "horror", "--episodes", "6")
+    project = new_project(cli, "Space Heist", "--genre", "sci-fi", "--episodes", "4")
+    cli("project", "use", "Space Heist")
+    image = mf.png(tmp_path / LONG_FILE)
+    added = cli(
+        "media", "add", "Space Heist", str(image), "--type", "style_reference",
+        "--description", LONG_DESCRIPTION, "--tag", "neon", "--tag", "rain", "--json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    small = mf.png(tmp_path / "mia.png", seed=1)
+    cli("media", "add", "Space Heist", str(small), "--type", "character_design", "--no-embed")
+    return project
+
+
+# --- item 1: every table fits 80 columns -------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_14_1_project_list_keeps_title_and_id_whole(cli, heist, terminal, width):
+    terminal(width)
+    result = cli("project", "list")
+    assert result.exit_code == 0, result.stderr
+    assert_fits(result.stdout, width)
+    titles = column(result.stdout, "Title")
+    assert titles == ["Space Heist *", LONG_TITLE]
+    assert column(result.stdout, "ID")[0] == heist["id"][:8]
+    assert "Status" in result.stdout and "Progress" in result.stdout
+    if width == 120:
+        assert "Updated" in result.stdout
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_14_1_media_list_and_search_fit(cli, heist, terminal, width):
+    terminal(width)
+    listed = cli("media", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert_fits(listed.stdout, width)
+    assert [folded(f) for f in column(listed.stdout, "File")] == ["mia.png", LONG_FILE]
+    assert len(column(listed.stdout, "ID")[0]) == 8
+    found = cli("media", "search", "rainy neon harbor")
+    assert found.exit_code == 0, found.stderr
+    assert_fits(found.stdout, width)
+    assert folded(column(found.stdout, "File")[0]) == LONG_FILE
+    # the description wraps at words, whole, under a header wide enough to read
+    assert column(found.stdout, "Description")[0] == LONG_DESCRIPTION
+
+
+OTHER_SCREENS = {
+    "user list": ("user", "list"),
+    "session list": ("session", "list"),
+    "session search": ("session", "search", "heist"),
+    "workflow list": ("workflow", "list"),
+    "template list": ("template", "list"),
+    "media types": ("media", "types"),
+    "story history": ("story", "history"),
+    "story show": ("story", "show"),
+    "project episodes": ("project", "episodes"),
+    "project show": ("project", "show"),
+    "project progress": ("project", "progress"),
+    "whoami": ("whoami",),
+    "db history": ("db", "history"),
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("screen", OTHER_SCREENS)
+def test_14_1_every_other_table_fits(cli, heist, make_user, terminal, screen, width):
+    make_user("bob.builder@construction-company-example.org", name="Bob the Builder")
+    said = cli("chat", "-m", "A heist on the moon: Mia and Rex rob the lunar bank in a storm.")
+    assert said.exit_code == 0, said.stderr
+    terminal(width)
+    result = cli(*OTHER_SCREENS[screen])
+    assert result.exit_code == 0, result.stderr
+    assert_fits(result.stdout, width)
+    if screen == "user list":
+        emails = [folded(e) for e in column(result.stdout, "Email")]
+        assert "bob.builder@construction-company-example.org" in emails
+    if screen == "workflow list":
+        assert column(result.stdout, "Id")[-1] == "final_assembly"
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+def test_14_1_project_show_has_all_eight_phases(cli, heist, terminal, width):
+    terminal(width)
+    result = cli("project", "show")
+    assert result.exit_code == 0, result.stderr
+    assert_fits(result.stdout, width)
+    for phase in (
+        "Initial concept", "Story development", "Character creation", "Visual design",
+        "Audio design", "Scene production", "Post-production", "Final assembly",
+    ):  # fmt: skip
+        assert phase in result.stdout
