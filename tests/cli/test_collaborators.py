@@ -170,11 +170,12 @@ def test_unknown_project(cli, team):
         assert (result.exit_code, result.stderr) == (3, "Error: project 'Ghost' not found\n")
 
 
-def test_add_and_remove_need_both_arguments(cli, team):
-    result = cli("project", "collab", "add", "Heist")
-    assert result.exit_code == 2
-    assert result.stderr.startswith("Error: Missing argument 'USER'")
-    assert len(result.stderr.splitlines()) == 1
+def test_add_and_remove_need_a_user(cli, team):
+    for command in ("add", "remove"):
+        result = cli("project", "collab", command)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Error: Missing argument 'USER'")
+        assert len(result.stderr.splitlines()) == 1
 
 
 def test_list_paging(cli, team, make_user):

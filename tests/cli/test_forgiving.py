@@ -68,3 +68,133 @@ def test_14_10_declining_a_confirmation_deletes_nothing_and_exits_0(
     assert result.stderr == ""
     monkeypatch.setattr(env, "stdin_is_terminal", lambda: False)
     assert cli(*check).exit_code == 0
+
+
+# --- 8. an optional PROJECT is the current project, everywhere -----------------------------------
+
+BOB = "bob@example.com"
+# command → (setup commands, the command without its PROJECT, (check command or None, text)):
+# the text is looked for in the check command's output (on "Second", named), or in the
+# command's own output. {second} is Second's id, {media} an image of Second.
+CURRENT_PROJECT_CASES = {
+    "chat": ([], ["chat", "-m", "A heist on the moon"], (["story", "show", "Second"], "heist")),
+    "project show": ([], ["project", "show", "--json"], (None, "{second}")),
+    "project episodes": ([], ["project", "episodes", "--json"], (None, "{second}")),
+    "project progress": ([], ["project", "progress", "--json"], (None, "{second}")),
+    "project update": (
+        [],
+        ["project", "update", "--description", "Moon heist"],
+        (["project", "show", "Second", "--json"], '"description": "Moon heist"'),
+    ),
+    "project status": (
+        [],
+        ["project", "status", "pre-production"],
+        (["project", "show", "Second", "--json"], '"status": "pre-production"'),
+    ),
+    "project hold": (
+        [],
+        ["project", "hold"],
+        (["project", "show", "Second", "--json"], '"status": "on-hold"'),
+    ),
+    "project resume": (
+        [["project", "hold", "Second"]],
+        ["project", "resume"],
+        (None, "Second: on-hold → concept"),
+    ),
+    "project export": ([], ["project", "export", "--format", "json"], (None, "{second}")),
+    "project bible": ([], ["project", "bible", "-o", "-"], (None, "<title>Second")),
+    "project collab add": (
+        [],
+        ["project", "collab", "add", BOB],
+        (["project", "collab", "list", "Second", "--json"], BOB),
+    ),
+    "project collab remove": (
+        [["project", "collab", "add", "Second", BOB]],
+        ["project", "collab", "remove", BOB],
+        (None, f"{BOB} no longer collaborates on 'Second'"),
+    ),
+    "project collab list": (
+        [["project", "collab", "add", "Second", BOB]],
+        ["project", "collab", "list", "--json"],
+        (None, BOB),
+    ),
+    "project style add": (
+        [],
+        ["project", "style", "add", "{media}"],
+        (["project", "show", "Second", "--json"], '"styleReferences": [\n    "{media}"'),
+    ),
+    "project style remove": (
+        [["project", "style", "add", "Second", "{media}"]],
+        ["project", "style", "remove", "{media}"],
+        (None, "is no longer a style reference of 'Second'"),
+    ),
+    "story show": ([], ["story", "show", "--json"], (None, "{second}")),
+    "story set": (
+        [],
+        ["story", "set", "--concept", "Moon"],
+        (["story", "show", "Second", "--json"], '"concept": "Moon"'),
+    ),
+    "story history": (
+        [["story", "set", "Second", "--concept", "Moon"]],
+        ["story", "history", "--json"],
+        (None, "{second}"),
+    ),
+    "story undo": (
+        [["story", "set", "Second", "--concept", "Moon"]],
+        ["story", "undo", "--json"],
+        (None, "{second}"),
+    ),
+    "media list": ([], ["media", "list", "--json"], (None, "{second}")),
+}
+
+
+def test_14_8_every_optional_project_command_is_listed():
+    from tests import clitree
+
+    optional = {
+        " ".join(path)
+        for path, command in clitree.walk(clitree.root())
+        if any(
+            p.param_type_name == "argument" and p.name == "project" and not p.required
+            for p in command.params
+        )
+    }
+    # project use takes PROJECT or --clear: it sets the current project
+    assert optional - {"project use"} == set(CURRENT_PROJECT_CASES)
+
+
+@pytest.mark.parametrize("command", sorted(CURRENT_PROJECT_CASES))
+def test_14_8_optional_project_means_the_current_project(command, cli, admin, make_user, database):
+    new_project(cli, "First")
+    second = new_project(cli, "Second")
+    assert cli("project", "use", "Second").exit_code == 0
+    make_user(BOB)
+    media = add_media(database, second["id"], admin.id, "style_reference", name="look.png")
+    setup, args, (check, text) = CURRENT_PROJECT_CASES[command]
+
+    def fill(items):
+        return [item.format(second=second["id"], media=media) for item in items]
+
+    for step in setup:
+        assert cli(*fill(step)).exit_code == 0
+    result = cli(*fill(args))
+    assert result.exit_code == 0, result.stderr
+    if check is not None:
+        result = cli(*fill(check))
+        assert result.exit_code == 0, result.stderr
+    assert text.format(second=second["id"], media=media) in result.stdout
+
+
+def test_14_8_one_argument_is_the_value_and_none_is_a_usage_error(cli, admin):
+    new_project(cli, "Only")
+    result = cli("project", "status")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Missing argument 'NEW' (see 'moviecli project status --help')\n"
+    )
+    assert cli("project", "use", "--clear").exit_code == 0
+    result = cli("project", "status", "production")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: no project given (pass one or run moviecli project use)\n")
+    result = cli("project", "status", "Only", "pre-production")
+    assert (result.exit_code, result.stdout) == (0, "Only: concept → pre-production\n")

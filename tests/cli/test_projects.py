@@ -1029,8 +1029,8 @@ def test_status_unknown_value(cli, admin):
     )
 
 
-def test_status_needs_project_and_value(cli, admin):
-    result = cli("project", "status", "Film")
+def test_status_needs_a_value(cli, admin):
+    result = cli("project", "status")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: Missing argument 'NEW'")
 

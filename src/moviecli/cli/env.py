@@ -61,6 +61,20 @@ def acting(*, write: bool = False) -> Iterator[tuple[Session, User]]:
         yield session, auth.current_user(session)
 
 
+def project_and(
+    ctx: typer.Context, project: str | None, value: str | None
+) -> tuple[str | None, str]:
+    """The one rule for ``[PROJECT] VALUE`` arguments (``project status [PROJECT] NEW``,
+    ``project collab add [PROJECT] USER``, …): given one argument, it is VALUE and the
+    project is the current one (``services.projects.resolve_or_current`` decides which)."""
+    if value is not None:
+        return project, value
+    if project is None:
+        name = [p for p in ctx.command.params if p.param_type_name == "argument"][-1]
+        ctx.fail(f"Missing argument '{name.metavar or name.name}'.")
+    return None, project
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 

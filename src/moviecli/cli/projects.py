@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from moviecli import render
-from moviecli.cli.env import JsonOpt, LimitOpt, PageOpt, YesOpt, acting, confirm, env
+from moviecli.cli.env import (
+    JsonOpt,
+    LimitOpt,
+    PageOpt,
+    YesOpt,
+    acting,
+    confirm,
+    env,
+    project_and,
+)
 from moviecli.enums import (
     ASPECT_RATIOS,
     AUDIENCE_RATINGS,
@@ -568,10 +577,12 @@ def _report_status(record: Any, old: str, json_out: bool) -> None:
 
 @app.command("status")
 def status(
-    project: str = typer.Argument(..., metavar="PROJECT", help="Title or id."),
-    new: str = typer.Argument(
-        ...,
+    ctx: typer.Context,
+    project: str | None = ProjectArg,
+    new: str | None = typer.Argument(
+        None,
         metavar="NEW",
+        show_default=False,
         help="Next status: concept → pre-production → production → "
         "post-production → completed, or on-hold.",
         autocompletion=completer(PROJECT_STATUSES),
@@ -581,6 +592,7 @@ def status(
     """Move a project one status forward (or on hold)."""
     from moviecli.services import projects
 
+    project, new = project_and(ctx, project, new)
     with acting(write=True) as (session, actor):
         moved, old = projects.set_status(session, actor, project, new)
         record = projects.public(session, moved)
@@ -778,13 +790,17 @@ def _megabytes(size: int) -> str:
 
 @collab_app.command("add")
 def collab_add(
-    project: str = typer.Argument(..., metavar="PROJECT"),
-    user: str = typer.Argument(..., metavar="USER", help="Email (or id, for admins)."),
+    ctx: typer.Context,
+    project: str | None = ProjectArg,
+    user: str | None = typer.Argument(
+        None, metavar="USER", show_default=False, help="Email (or id, for admins)."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Add a collaborator (creator or admin)."""
     from moviecli.services import projects
 
+    project, user = project_and(ctx, project, user)
     with acting(write=True) as (session, actor):
         proj, person, added = projects.add_collaborator(session, actor, project, user)
         record = projects.public(session, proj)
@@ -798,13 +814,17 @@ def collab_add(
 
 @collab_app.command("remove")
 def collab_remove(
-    project: str = typer.Argument(..., metavar="PROJECT"),
-    user: str = typer.Argument(..., metavar="USER", help="Email (or id, for admins)."),
+    ctx: typer.Context,
+    project: str | None = ProjectArg,
+    user: str | None = typer.Argument(
+        None, metavar="USER", show_default=False, help="Email (or id, for admins)."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Remove a collaborator (creator or admin)."""
     from moviecli.services import projects
 
+    project, user = project_and(ctx, project, user)
     with acting(write=True) as (session, actor):
         proj, person = projects.remove_collaborator(session, actor, project, user)
         record = projects.public(session, proj)
@@ -845,13 +865,17 @@ def collab_list(
 
 @style_app.command("add")
 def style_add(
-    project: str = typer.Argument(..., metavar="PROJECT", help="Title, id or id prefix."),
-    media_ref: str = typer.Argument(..., metavar="MEDIA", help="Media id or prefix (an image)."),
+    ctx: typer.Context,
+    project: str | None = ProjectArg,
+    media_ref: str | None = typer.Argument(
+        None, metavar="MEDIA", show_default=False, help="Media id or prefix (an image)."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Link an image (of the project, or a public one) as a style reference."""
     from moviecli.services import media, projects
 
+    project, media_ref = project_and(ctx, project, media_ref)
     with acting(write=True) as (session, actor):
         proj, record, added = media.add_style_reference(session, actor, project, media_ref)
         public = projects.public(session, proj)
@@ -869,13 +893,17 @@ def style_add(
 
 @style_app.command("remove")
 def style_remove(
-    project: str = typer.Argument(..., metavar="PROJECT", help="Title, id or id prefix."),
-    media_ref: str = typer.Argument(..., metavar="MEDIA", help="Media id or id prefix."),
+    ctx: typer.Context,
+    project: str | None = ProjectArg,
+    media_ref: str | None = typer.Argument(
+        None, metavar="MEDIA", show_default=False, help="Media id or id prefix."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Unlink a style reference (the media itself stays)."""
     from moviecli.services import media, projects
 
+    project, media_ref = project_and(ctx, project, media_ref)
     with acting(write=True) as (session, actor):
         proj, media_id = media.remove_style_reference(session, actor, project, media_ref)
         public = projects.public(session, proj)
