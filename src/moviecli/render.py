@@ -303,6 +303,23 @@ def _plain(value: Any) -> str:
     return visible(text).replace("\t", " ").replace("\n", " ")
 
 
+def icon(emoji: str) -> str:
+    """An emoji as a table may show it: two cells wide on every terminal, or two spaces.
+
+    An emoji that Unicode calls wide (most pictographs) is two cells wherever it is drawn,
+    and rich counts two. One that is narrow by Unicode but drawn as a picture (🎞, ✂) is
+    one cell to rich and two on most terminals: shown, it would push its row's borders
+    out of line, so two spaces stand in for it and the titles after it stay aligned.
+    """
+    import unicodedata
+
+    from rich.cells import cell_len
+
+    shown = [c for c in emoji if c not in "\ufe0f\u200d"]
+    wide = all(unicodedata.east_asian_width(c) in "WF" for c in shown)
+    return emoji if shown and wide and cell_len(emoji) == 2 else "  "
+
+
 def when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 

@@ -153,3 +153,36 @@ def test_14_1_project_show_has_all_eight_phases(cli, heist, terminal, width):
         "Audio design", "Scene production", "Post-production", "Final assembly",
     ):  # fmt: skip
         assert phase in result.stdout
+
+
+# --- item 3: icons that keep the columns aligned ---------------------------------------------
+
+
+def drawn(line: str) -> int:
+    """Cells a terminal with an emoji font draws: every pictograph two cells wide."""
+    from rich.cells import cell_len
+
+    return sum(2 if ord(c) >= 0x1F000 else cell_len(c) for c in line if c != "\ufe0f")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("command", [("workflow", "list"), ("project", "progress")])
+def test_14_3_workflow_icons_keep_columns_aligned(cli, admin, terminal, command, width):
+    new_project(cli, "Aligned")
+    cli("project", "use", "Aligned")
+    terminal(width)
+    result = cli(*command)
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("│", "┃", "┏"))]
+    if command == ("project", "progress"):
+        rows = [line for line in result.stdout.splitlines() if line.startswith(("│", "╭"))]
+    assert rows
+    assert {drawn(line) for line in rows} == {drawn(rows[0])}, "\n".join(rows)
+    assert "Post-production" in result.stdout and "🏁" in result.stdout
+
+
+def test_14_3_no_icons_in_plain_output(cli, admin):
+    result = cli("workflow", "list")
+    assert result.exit_code == 0
+    assert not [c for c in result.stdout if ord(c) >= 0x1F000]
+    assert "post_production\tPost-production" in result.stdout

@@ -29,7 +29,7 @@ def list_(json_out: JsonOpt = False) -> None:
         [
             render.Column("#", justify="right", no_wrap=True, priority=5),
             render.Column("Id", no_wrap=True, key=True),
-            render.Column("Step", priority=4),
+            render.Column("Step", min_width=21, priority=4),
             render.Column("Needs completed", priority=2),
             render.Column("To complete it, the project needs", min_width=16, priority=3),
             render.Column("Time", no_wrap=True, priority=1),
@@ -38,7 +38,7 @@ def list_(json_out: JsonOpt = False) -> None:
             (
                 s.position,
                 s.id,
-                f"{s.icon} {s.title}" if render.use_rich() else s.title,
+                f"{render.icon(s.icon)} {s.title}" if render.use_rich() else s.title,
                 ", ".join(s.prerequisites) or "—",
                 s.requirement,
                 s.estimated_time,
@@ -85,7 +85,7 @@ def render_progress(report: ProgressReport) -> None:
         why.extend(f"needs {need}" for need in ph.needs)
         table.add_row(
             Text(MARKS[ph.state], style=STYLES[ph.state]),
-            Text(f"{ph.icon} {ph.title}", style=STYLES[ph.state]),
+            Text(f"{render.icon(ph.icon)} {ph.title}", style=STYLES[ph.state]),
             Text(ph.state, style="dim"),
             Text("\n".join(why) or "—", style="dim" if ph.state == "done" else ""),
         )
