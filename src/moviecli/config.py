@@ -133,13 +133,19 @@ class Key:
     help: str
     parse: Callable[[str], Any]
     default: Any = None
+    env: str | None = None  # an environment variable that overrides config.toml
 
 
 # Every key config.toml may hold. ``config set`` refuses the rest.
 KEYS: dict[str, Key] = {
     k.name: k
     for k in [
-        Key("database.url", "database URL (sqlite:///PATH or postgresql+psycopg://…)", _db_url),
+        Key(
+            "database.url",
+            "database URL (sqlite:///PATH or postgresql+psycopg://…)",
+            _db_url,
+            env=DATABASE_URL_ENV,
+        ),
         Key("media.store", "directory of the content-addressed media store", _absolute_path),
         Key(
             "media.group_access",
@@ -293,6 +299,64 @@ def effective() -> dict[str, Any]:
     """Every known key with its effective value (config.toml or default)."""
     data = load_config()
     return {name: get_value(name, data) for name in KEYS}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A key's effective value, its default, and where the value came from: ``default``,
+    ``file`` (config.toml), ``environment`` (the key's env variable) or ``option``
+    (``--db``)."""
+
+    key: str
+    value: Any
+    default: Any
+    source: str
+    env: str | None
+    meaning: str
+
+
+def default_of(key: str) -> Any:
+    """What a key is when nothing sets it (the paths of this machine for the database and
+    the media store)."""
+    if key == "database.url":
+        return f"sqlite:///{paths().default_db_file}"
+    if key == "media.store":
+        return str(paths().default_media_store)
+    return _known(key).default
+
+
+def settings(db_option: str | None = None) -> list[Setting]:
+    """Every known key, in the order of KEYS, with its value and its source: ``--db``
+    (``db_option``), then the environment, then config.toml, then the default — the order
+    every command reads them in."""
+    data = load_config()
+    result = []
+    for name, spec in KEYS.items():
+        default = default_of(name)
+        in_file = _lookup(data, name)
+        env_value = os.environ.get(spec.env) if spec.env else None
+        if name == "database.url" and db_option:
+            value, source = db_option, "option"
+        elif env_value:
+            value, source = env_value, "environment"
+        elif in_file is not _MISSING:
+            value, source = spec.parse(str(in_file)), "file"
+        else:
+            value, source = default, "default"
+        result.append(Setting(name, value, default, source, spec.env, spec.help))
+    return result
+
+
+_MISSING = object()
+
+
+def _lookup(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
 
 
 def _write(data: dict[str, Any]) -> None:

@@ -22,9 +22,10 @@ def test_path(cli, home):
 def test_show_defaults_without_a_file(cli, home):
     result = cli("config", "show", "--json")
     assert result.exit_code == 0, result.stderr
-    assert result.json() == {
-        "database.url": None,
-        "media.store": None,
+    values = {key: s["value"] for key, s in result.json().items()}
+    assert values == {
+        "database.url": f"sqlite:///{home / 'moviecli.db'}",
+        "media.store": str(home / "media"),
         "media.group_access": False,
         "auth.token_days": 30,
         "chat.backend": "builtin",
@@ -34,11 +35,12 @@ def test_show_defaults_without_a_file(cli, home):
         "chat.timeout": 60,
         "chat.max_tokens": 600,
     }
+    assert {s["source"] for s in result.json().values()} == {"default"}
     assert not (home / "config.toml").exists()
 
     plain = cli("config", "show").stdout.splitlines()
-    assert plain[0] == "key\tvalue\tmeaning"
-    assert "auth.token_days\t30\tdays a login token stays valid" in plain
+    assert plain[0] == "key\tvalue\tsource\tdefault\tmeaning"
+    assert "auth.token_days\t30\tdefault\t30\tdays a login token stays valid" in plain
     assert len(plain) == 11
 
 

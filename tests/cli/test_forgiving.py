@@ -198,3 +198,71 @@ def test_14_8_one_argument_is_the_value_and_none_is_a_usage_error(cli, admin):
     assert result.stderr == ("Error: no project given (pass one or run moviecli project use)\n")
     result = cli("project", "status", "Only", "pre-production")
     assert (result.exit_code, result.stdout) == (0, "Only: concept → pre-production\n")
+
+
+# --- 12. every config key: documented, shown with its default and its source -------------------
+
+
+def test_14_12_readme_documents_every_config_key():
+    from pathlib import Path
+
+    from moviecli import config
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for key in config.KEYS:
+        assert f"| `{key}` |" in readme, key
+
+
+def test_14_12_config_show_says_where_each_value_comes_from(cli, home, monkeypatch):
+    assert cli("config", "set", "chat.timeout", "90").exit_code == 0
+    monkeypatch.setenv("MOVIECLI_DATABASE_URL", f"sqlite:///{home / 'other.db'}")
+    result = cli("config", "show", "--json")
+    assert result.exit_code == 0, result.stderr
+    shown = result.json()
+    assert list(shown) == [
+        "database.url",
+        "media.store",
+        "media.group_access",
+        "auth.token_days",
+        "chat.backend",
+        "chat.base_url",
+        "chat.model",
+        "chat.api_key_env",
+        "chat.timeout",
+        "chat.max_tokens",
+    ]
+    assert shown["chat.timeout"] == {
+        "value": 90,
+        "source": "file",
+        "default": 60,
+        "environment": None,
+        "meaning": shown["chat.timeout"]["meaning"],
+    }
+    assert shown["database.url"]["value"] == f"sqlite:///{home / 'other.db'}"
+    assert shown["database.url"]["source"] == "environment"
+    assert shown["database.url"]["default"] == f"sqlite:///{home / 'moviecli.db'}"
+    assert shown["database.url"]["environment"] == "MOVIECLI_DATABASE_URL"
+    assert shown["media.store"] == {
+        **shown["media.store"],
+        "value": str(home / "media"),
+        "source": "default",
+        "default": str(home / "media"),
+    }
+    assert shown["chat.model"]["value"] is None
+    assert shown["chat.model"]["source"] == "default"
+
+    plain = cli("--db", "sqlite:////tmp/x.db", "config", "show").stdout.splitlines()
+    assert plain[0] == "key\tvalue\tsource\tdefault\tmeaning"
+    assert plain[1].startswith("database.url\tsqlite:////tmp/x.db\toption\t")
+    assert "chat.timeout\t90\tfile\t60\t" in "\n".join(plain)
+    assert "chat.model\t—\tdefault\t—\t" in "\n".join(plain)
+
+
+def test_14_12_config_show_fits_80_columns(cli, home, terminal):
+    terminal(80)
+    result = cli("config", "show")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "Default" in lines[2] and "Source" in lines[2]
+    assert any("│ chat.max_tokens    │ 600" in line for line in lines)

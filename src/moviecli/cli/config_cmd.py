@@ -18,16 +18,52 @@ KeyArg = typer.Argument(
 
 @app.command("show")
 def show(json_out: JsonOpt = False) -> None:
-    """Show every known key with its value (unset keys show their default)."""
-    values = config.effective()
+    """Show every known key: its value, where the value comes from (default, file,
+    environment or the --db option), its default and what it means.
+
+    --json prints {KEY: {value, source, default, environment, meaning}}, environment
+    naming the variable that overrides the key (or null).
+    """
+    settings = config.settings(env.db_url)
     if json_out:
-        render.print_json(values)
+        render.print_json(
+            {
+                s.key: {
+                    "value": s.value,
+                    "source": s.source,
+                    "default": s.default,
+                    "environment": s.env,
+                    "meaning": s.meaning,
+                }
+                for s in settings
+            }
+        )
         return
+
+    def shown(value: object) -> object:
+        return "—" if value is None else value
+
     rows = [
-        (name, "" if value is None else value, config.KEYS[name].help)
-        for name, value in values.items()
+        (
+            s.key,
+            shown(s.value),
+            s.source,
+            shown(s.default),
+            s.meaning if s.env is None else f"{s.meaning}; {s.env} overrides it",
+        )
+        for s in settings
     ]
-    render.print_table(["Key", "Value", "Meaning"], rows, title=str(config.paths().config_file))
+    render.print_table(
+        [
+            render.Column("Key", no_wrap=True, key=True),
+            render.Column("Value", min_width=12, priority=4),
+            render.Column("Source", no_wrap=True, priority=3),
+            render.Column("Default", min_width=12, priority=2),
+            render.Column("Meaning", min_width=16, priority=1),
+        ],
+        rows,
+        title=str(config.paths().config_file),
+    )
 
 
 @app.command("get")
