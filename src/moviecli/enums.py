@@ -10,14 +10,9 @@ TIERS = ("free", "pro", "enterprise")
 GENRES = ("action", "comedy", "drama", "horror", "sci-fi", "thriller", "romance", "documentary")
 AUDIENCES = ("children", "family", "teen", "adult")
 AUDIENCE_RATINGS = {"children": "G", "family": "PG", "teen": "PG-13", "adult": "R"}
-PROJECT_STATUSES = (
-    "concept",
-    "pre-production",
-    "production",
-    "post-production",
-    "completed",
-    "on-hold",
-)
+# The order a project's status moves forward in (the workflow never moves it back).
+STATUS_ORDER = ("concept", "pre-production", "production", "post-production", "completed")
+PROJECT_STATUSES = (*STATUS_ORDER, "on-hold")
 ASPECT_RATIOS = ("16:9", "4:3", "21:9")
 QUALITY_TIERS = ("draft", "standard", "premium")
 MEDIA_STATUSES = ("active", "draft", "archived", "processing", "failed")
@@ -48,6 +43,9 @@ WORKFLOW_STEP_IDS = (
     "post_production",
     "final_assembly",
 )
+# The choice that is no step: leave the workflow's order (chat choose manual_override).
+MANUAL_OVERRIDE = "manual_override"
+CHOICE_IDS = (*WORKFLOW_STEP_IDS, MANUAL_OVERRIDE)
 
 
 def completer(values: tuple[str, ...]):  # type: ignore[no-untyped-def]

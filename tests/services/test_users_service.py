@@ -7,13 +7,13 @@ import sqlalchemy as sa
 
 from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
 from moviecli.models import LoginToken, User, UserPublic, UserRef, utcnow
-from moviecli.services import auth, users
+from moviecli.services import auth, limits, users
 from moviecli.services.passwords import verify_password
 
 
 def _insert(session, email, *, role="user", tier="free", deleted=False):
     """A user without password hashing (most rules do not look at the password)."""
-    projects, episodes = users.TIER_LIMITS[tier]
+    projects, episodes = limits.TIER_LIMITS[tier]
     user = User(
         email=email,
         name=email.split("@")[0].title(),
@@ -46,7 +46,7 @@ def team(database):
 
 
 def test_tier_limits():
-    assert users.TIER_LIMITS == {"free": (1, 3), "pro": (10, 20), "enterprise": (100, 50)}
+    assert limits.TIER_LIMITS == {"free": (1, 3), "pro": (10, 20), "enterprise": (100, 50)}
 
 
 def test_create_user_defaults_and_cleanup(database, team):

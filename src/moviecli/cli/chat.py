@@ -25,15 +25,13 @@ import typer
 from moviecli import render
 from moviecli.cli.chat_screen import Screen, choice_lines, message_lines
 from moviecli.cli.env import JsonOpt, env, stdin_is_terminal
-from moviecli.enums import MEDIA_TYPES, WORKFLOW_STEP_IDS, completer
+from moviecli.enums import CHOICE_IDS, MEDIA_TYPES, completer
 from moviecli.errors import MovieCliError, UsageError
 
 if TYPE_CHECKING:
     from moviecli.models import User
     from moviecli.services.chat import Opened, TurnRequest, TurnResult
     from moviecli.storage.db import Database
-
-CHOICE_IDS = (*WORKFLOW_STEP_IDS, "manual_override")
 
 
 def help_text() -> str:
@@ -276,10 +274,10 @@ def undo_story(database: Database, actor: User, project: str | None) -> None:
 
 def progress_lines_of(database: Database, actor: User, project: str | None) -> list[str]:
     from moviecli.cli.workflow_cmd import progress_lines
-    from moviecli.services import workflow
+    from moviecli.services import projects
 
     with database.session() as session:
-        report = workflow.progress_report(session, actor, project)
+        report = projects.progress_report(session, actor, project)
     return progress_lines(report)
 
 

@@ -488,10 +488,10 @@ def episodes(project: str | None = ProjectArg, json_out: JsonOpt = False) -> Non
 def progress(project: str | None = ProjectArg, json_out: JsonOpt = False) -> None:
     """The phase checklist: what is done, and what each remaining phase still needs."""
     from moviecli.cli.workflow_cmd import render_progress
-    from moviecli.services import workflow
+    from moviecli.services import projects
 
     with acting() as (session, actor):
-        report = workflow.progress_report(session, actor, project)
+        report = projects.progress_report(session, actor, project)
     if json_out:
         render.print_json(report)
     else:

@@ -10,7 +10,7 @@ from moviecli import render
 from moviecli.cli.env import JsonOpt, acting
 
 if TYPE_CHECKING:
-    from moviecli.services.workflow import ProgressReport
+    from moviecli.services.projects import ProgressReport
 
 app = typer.Typer(help="The production workflow's eight steps.", no_args_is_help=True)
 

@@ -236,15 +236,14 @@ def gather(session: Session, actor: User, ref: str | None) -> Bible:
 
     from moviecli.models import Media, StyleReference
     from moviecli.models import User as UserModel
-    from moviecli.services import projects, workflow
-    from moviecli.services.media import visible_media
+    from moviecli.services import access, counting, projects, workflow
 
     project = projects.resolve_or_current(session, actor, ref)
     public = projects.public(session, project)
     columns = [getattr(Media, name) for name in _COLUMNS]
     rows = session.execute(
         sa.select(*columns)
-        .where(col(Media.project_id) == project.id, workflow.usable_media())
+        .where(col(Media.project_id) == project.id, counting.toward_steps())
         .order_by(col(Media.created_at), col(Media.id))
     ).all()
     assets = [_asset(r) for r in rows]
@@ -254,7 +253,7 @@ def gather(session: Session, actor: User, ref: str | None) -> Bible:
         .where(
             col(StyleReference.project_id) == project.id,
             col(Media.status) != "archived",
-            visible_media(actor),
+            access.visible_media(actor),
         )
         .order_by(col(StyleReference.added_at))
     ).all()

@@ -33,7 +33,7 @@ from moviecli.errors import (
     ValidationFailed,
 )
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, utcnow
-from moviecli.services import access
+from moviecli.services import access, counting
 from moviecli.services import projects as project_service
 from moviecli.services.media_fields import (
     TEXT_COLUMNS,
@@ -53,14 +53,6 @@ if TYPE_CHECKING:
 # --- naming and access -----------------------------------------------------------------------
 
 
-def visible_media(actor: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause (over Media) for the media the actor may read."""
-    if actor.role in ("admin", "producer"):
-        return sa.true()
-    projects = sa.select(col(Project.id)).where(access.visible_projects(actor))
-    return sa.or_(col(Media.visibility) == "public", col(Media.project_id).in_(projects))
-
-
 def _describe(media: Media) -> str:
     return f"{media.id[:8]} {media.filename} v{media.version}"
 
@@ -68,7 +60,7 @@ def _describe(media: Media) -> str:
 def resolve(session: Session, actor: User, ref: str) -> Media:
     """A media record the actor may read, by id or unique id prefix (else exit 3)."""
     return by_id_or_prefix(
-        session, Media, ref, what="media", where=visible_media(actor), describe=_describe
+        session, Media, ref, what="media", where=access.visible_media(actor), describe=_describe
     )
 
 
@@ -148,11 +140,6 @@ def show(session: Session, actor: User, ref: str) -> MediaPublic:
     return public(resolve(session, actor, ref))
 
 
-def newest_only() -> sa.ColumnElement[bool]:
-    newer = sa.orm.aliased(Media)
-    return ~sa.exists().where(col(newer.previous_version) == col(Media.id))
-
-
 def has_tag(session: Session, tag: str) -> sa.ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
@@ -206,7 +193,7 @@ def list_media(
     if tag:
         where.append(has_tag(session, tag))
     if not all_versions:
-        where.append(newest_only())
+        where.append(counting.newest())
     if generated or model is not None:
         where.append(col(Media.agent_generated).is_(True))
     if model is not None:

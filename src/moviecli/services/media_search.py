@@ -2,8 +2,8 @@
 
 Vectors are made by ``services.embeddings`` (the offline MiniLM model) from the text of
 ``media_fields.text_of``; search ranks them with numpy over the memory-mapped matrix of
-``services.search_index``, prefiltered to what the actor may read (``media.visible_media``
-and ``access.visible_projects``).
+``services.search_index``, prefiltered to what the actor may read (``access.visible_media``
+and ``access.visible_project_ids``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from moviecli.errors import ValidationFailed
 from moviecli.models import Media, MediaPublic, Project, User, utcnow
 from moviecli.services import access
 from moviecli.services import projects as project_service
-from moviecli.services.media import public, visible_media
+from moviecli.services.media import public
 from moviecli.services.media_add import BATCH, Progress
 from moviecli.services.media_fields import text_of
 from moviecli.services.pagination import Page, check_page
@@ -143,9 +143,8 @@ def search(
         project_ids: list[str] | None = None
         if project is not None:
             project_ids = [project_service.resolve(session, actor, project).id]
-        elif actor.role not in ("admin", "producer"):
-            visible = sa.select(col(Project.id)).where(access.visible_projects(actor))
-            project_ids = list(session.execute(visible).scalars())
+        elif not access.reads_all(actor):
+            project_ids = list(session.execute(access.visible_project_ids(actor)).scalars())
         view = SearchIndex(db.url).view(session)
     vector = embeddings.embed_query(query)
     mask = view.has_vector & view.newest
@@ -179,7 +178,7 @@ def _hits(session: Session, actor: User, similarity: dict[str, float]) -> list[S
     rows = session.exec(
         select(Media, Project.title, visible)
         .join(Project, col(Project.id) == col(Media.project_id))
-        .where(col(Media.id).in_(list(similarity)), visible_media(actor))
+        .where(col(Media.id).in_(list(similarity)), access.visible_media(actor))
     ).all()
     found = {m.id: (m, title if seen else "") for m, title, seen in rows}
     return [

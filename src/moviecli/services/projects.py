@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +17,12 @@ from moviecli.enums import (
     MEDIA_FAMILIES,
     PROJECT_STATUSES,
     QUALITY_TIERS,
+    STATUS_ORDER,
 )
 from moviecli.errors import (
     Ambiguous,
     Conflict,
     InvalidTransition,
-    LimitReached,
     NotFound,
     UsageError,
     ValidationFailed,
@@ -42,28 +42,13 @@ from moviecli.models import (
     UserRef,
     utcnow,
 )
-from moviecli.services import access, workflow
+from moviecli.services import access, counting, limits, workflow
 from moviecli.services.pagination import Page, check_page, paginate
 from moviecli.services.resolve import MIN_PREFIX
 from moviecli.services.users import resolve_user
+from moviecli.storage.db import lock_row
 
-MAX_EPISODES = 50
-FORWARD = ("concept", "pre-production", "production", "post-production", "completed")
 SORTS = {"updated", "created", "title", "progress"}
-
-
-T = TypeVar("T")
-
-
-def _locked(session: Session, model: type[T], key: Any) -> T | None:
-    """A row loaded for update (``SELECT … FOR UPDATE`` on PostgreSQL) with the values
-    committed before the lock was granted.
-
-    ``populate_existing`` matters: the row may already be in the session (the actor, a
-    project resolved by title), and without it the ORM would keep the values read before
-    the lock, so a concurrent change would be silently overwritten.
-    """
-    return session.get(model, key, with_for_update=True, populate_existing=True)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -119,8 +104,10 @@ def validate(fields: Fields) -> dict[str, str]:
         value = getattr(fields, attr)
         if value is not None and value not in allowed:
             problems[FIELD_NAMES[attr]] = f"{value!r} is not one of: {', '.join(allowed)}"
-    if fields.episode_count is not None and not 1 <= fields.episode_count <= MAX_EPISODES:
-        problems["episodeCount"] = f"must be between 1 and {MAX_EPISODES}"
+    if fields.episode_count is not None:
+        problem = limits.episodes_problem(fields.episode_count)
+        if problem:
+            problems["episodeCount"] = problem
     if fields.episode_duration is not None and not 1 <= fields.episode_duration <= 180:
         problems["projectSettings.episodeDuration"] = "must be between 1 and 180 minutes"
     return problems
@@ -131,12 +118,7 @@ def _whose(owner_id: str, actor: User) -> str:
 
 
 def _episode_limit(owner: User, episodes: int, actor: User) -> None:
-    if episodes > owner.max_episodes_per_project:
-        raise LimitReached(
-            f"episodeCount {episodes} is above the limit of {_whose(owner.id, actor)} "
-            "subscription tier "
-            f"({owner.tier}: {owner.max_episodes_per_project} episodes per project)"
-        )
+    limits.check_episodes(owner, episodes, whose=_whose(owner.id, actor))
 
 
 def _title_taken(
@@ -206,16 +188,12 @@ def create_project(
     assert merged.title is not None and merged.episode_count is not None
     title = merged.title.strip()
 
-    owner = _locked(session, User, actor.id)  # serialises creates per user
+    owner = lock_row(session, User, actor.id)  # serialises creates per user
     assert owner is not None
     count = session.execute(
         sa.select(sa.func.count()).select_from(Project).where(col(Project.created_by) == owner.id)
     ).scalar_one()
-    if count >= owner.max_projects:
-        raise LimitReached(
-            f"maximum projects reached for your subscription tier "
-            f"({owner.tier}: {owner.max_projects})"
-        )
+    limits.check_project_count(owner, count)
     _episode_limit(owner, merged.episode_count, actor)
     _title_taken(session, owner.id, title, actor)
     now = utcnow()
@@ -311,7 +289,7 @@ def editable(session: Session, actor: User, ref: str | None) -> Project:
     """Resolve a project the actor will change, locked for the rest of the transaction."""
     project = resolve_or_current(session, actor, ref)
     access.require_edit_project(session, actor, project)
-    locked = _locked(session, Project, project.id)
+    locked = lock_row(session, Project, project.id)
     assert locked is not None
     return locked
 
@@ -454,19 +432,6 @@ def list_projects(
 # --- media-derived views ---------------------------------------------------------------------
 
 
-def _current_media() -> sa.ColumnElement[bool]:
-    """Newest version of each asset, not archived.
-
-    A newer version is in the same project: saying so lets the lookup use the
-    (project_id, previous_version) index. On previous_version alone, mostly NULL, SQLite's
-    statistics (after ANALYZE) make the index look useless and it scans every media row
-    once per row counted (220 ms for a 30-asset project among 20,000 media).
-    """
-    m, newer = _MEDIA.c, _MEDIA.alias("newer").c
-    replaced = sa.exists().where(newer.project_id == m.project_id, newer.previous_version == m.id)
-    return sa.and_(m.status != "archived", ~replaced)
-
-
 def final_cut_counts(session: Session, project_ids: list[str]) -> dict[str, int]:
     if not project_ids:
         return {}
@@ -478,7 +443,7 @@ def final_cut_counts(session: Session, project_ids: list[str]) -> dict[str, int]
             m.media_type == "final_video",
             m.status == "active",
             m.episode.is_not(None),
-            _current_media(),
+            counting.on_the_board(),
         )
         .group_by(m.project_id)
     ).all()
@@ -505,7 +470,7 @@ def episode_board(session: Session, project: Project) -> EpisodeBoard:
     m = _MEDIA.c
     rows = session.execute(
         sa.select(m.episode, m.media_type, m.status, sa.func.count())
-        .where(m.project_id == project.id, m.episode.is_not(None), _current_media())
+        .where(m.project_id == project.id, m.episode.is_not(None), counting.on_the_board())
         .group_by(m.episode, m.media_type, m.status)
     ).all()
     counts: dict[int, Counter[str]] = defaultdict(Counter)
@@ -538,6 +503,36 @@ def episode_board(session: Session, project: Project) -> EpisodeBoard:
         episodes,
         len(final & set(range(1, project.episode_count + 1))),
         project.episode_count,
+    )
+
+
+# --- the progress report (project progress, /progress) ---------------------------------------
+
+
+@dataclass
+class ProgressReport:
+    project_id: str
+    title: str
+    status: str
+    current_phase: str
+    completed_steps: list[str]
+    overall_progress: int
+    phases: list[workflow.PhaseState]
+
+
+def progress_report(session: Session, actor: User, ref: str | None) -> ProgressReport:
+    """The phase checklist of a project the actor may see, with what each phase not yet
+    done still needs."""
+    project = resolve_or_current(session, actor, ref)
+    facts = workflow.load_facts(session, project)
+    return ProgressReport(
+        project_id=project.id,
+        title=project.title,
+        status=project.status,
+        current_phase=project.current_phase,
+        completed_steps=list(project.completed_steps),
+        overall_progress=project.overall_progress,
+        phases=workflow.phase_states(project.current_phase, list(project.completed_steps), facts),
     )
 
 
@@ -579,7 +574,7 @@ def show(session: Session, actor: User, ref: str | None) -> ProjectDetail:
         media_type: int(n)
         for media_type, n in session.execute(
             sa.select(_MEDIA.c.media_type, sa.func.count())
-            .where(_MEDIA.c.project_id == project.id, _current_media())
+            .where(_MEDIA.c.project_id == project.id, counting.on_the_board())
             .group_by(_MEDIA.c.media_type)
         ).all()
     }
@@ -679,7 +674,7 @@ def update(
 def use(session: Session, actor: User, ref: str) -> Project:
     """Make a project the actor's current one and add it to their activeProjects."""
     project = resolve(session, actor, ref)
-    user = _locked(session, User, actor.id)
+    user = lock_row(session, User, actor.id)
     assert user is not None
     user.preferences = {**user.preferences, "currentProject": project.id}
     user.updated_at = utcnow()
@@ -691,7 +686,7 @@ def use(session: Session, actor: User, ref: str) -> Project:
 
 
 def clear_current(session: Session, actor: User) -> bool:
-    user = _locked(session, User, actor.id)
+    user = lock_row(session, User, actor.id)
     assert user is not None
     if "currentProject" not in user.preferences:
         return False
@@ -707,7 +702,11 @@ def clear_current(session: Session, actor: User) -> bool:
 def allowed_next(project: Project) -> list[str]:
     if project.status == "on-hold":
         return [project.held_from or "concept"]
-    nxt = [FORWARD[FORWARD.index(project.status) + 1]] if project.status != "completed" else []
+    nxt = (
+        [STATUS_ORDER[STATUS_ORDER.index(project.status) + 1]]
+        if project.status != "completed"
+        else []
+    )
     return [*nxt, "on-hold"]
 
 
@@ -772,7 +771,7 @@ def delete(session: Session, actor: User, ref: str) -> Deleted:
     """
     project = resolve(session, actor, ref)
     access.require_owner_or_admin(actor, project, "delete it")
-    locked = _locked(session, Project, project.id)
+    locked = lock_row(session, Project, project.id)
     assert locked is not None
     pub = public(session, locked)
     session_ids = select(ChatSession.id).where(col(ChatSession.project_id) == project.id)
@@ -833,7 +832,7 @@ def add_collaborator(
     # The project row first, then the link: inserting the link takes PostgreSQL's FOR KEY
     # SHARE on the project (its foreign key), and upgrading that to FOR UPDATE while another
     # transaction holds the same share (a media add, another collaborator) deadlocks.
-    project = _locked(session, Project, project.id) or project
+    project = lock_row(session, Project, project.id) or project
     session.add(ProjectCollaborator(project_id=project.id, user_id=user.id))
     project.updated_at = utcnow()
     session.add(project)
@@ -850,9 +849,9 @@ def remove_collaborator(
     link = session.get(ProjectCollaborator, (project.id, user.id))
     if link is None:
         raise NotFound(f"{user.email} is not a collaborator on {project.title!r}")
-    project = _locked(session, Project, project.id) or project
+    project = lock_row(session, Project, project.id) or project
     session.delete(link)
-    if user.role not in ("producer", "admin"):
+    if not access.reads_all(user):
         # They can no longer see it: it leaves their active and current projects too.
         session.execute(
             sa.delete(ActiveProject).where(
@@ -860,7 +859,7 @@ def remove_collaborator(
             )
         )
         if user.preferences.get("currentProject") == project.id:
-            user = _locked(session, User, user.id) or user
+            user = lock_row(session, User, user.id) or user
             user.preferences = {k: v for k, v in user.preferences.items() if k != "currentProject"}
             session.add(user)
     project.updated_at = utcnow()

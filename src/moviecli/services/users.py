@@ -14,19 +14,13 @@ from sqlmodel import Session, col, select
 from moviecli.enums import AUDIENCES, GENRES, ROLES, TIERS
 from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
 from moviecli.models import ActiveProject, LoginToken, User, UserPublic, UserRef, utcnow
-from moviecli.services import access
+from moviecli.services import access, limits
 from moviecli.services.pagination import Page, paginate
 from moviecli.services.passwords import hash_password
 from moviecli.services.resolve import by_id_or_prefix, user_by_email
+from moviecli.storage.db import lock_row
 from moviecli.text import fold
 
-# tier → (maxProjects, maxEpisodesPerProject)
-TIER_LIMITS: dict[str, tuple[int, int]] = {
-    "free": (1, 3),
-    "pro": (10, 20),
-    "enterprise": (100, 50),
-}
-MAX_EPISODES = 50
 MIN_PASSWORD = 10
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is not ours
 # to judge; typos like "alice@example" or "alice.example.com" are.
@@ -112,7 +106,7 @@ def create_user(
     if problems:
         raise ValidationFailed(problems)
     _email_taken(session, email)
-    max_projects, max_episodes = TIER_LIMITS[tier]
+    max_projects, max_episodes = limits.tier_limits(tier)
     user = User(
         email=email,
         name=name,
@@ -208,7 +202,7 @@ class UserChanges:
 
 def update_user(session: Session, actor: User, ref: str | None, changes: UserChanges) -> User:
     user = actor if ref is None else resolve_user(session, actor, ref)
-    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    locked = lock_row(session, User, user.id)
     assert locked is not None
     user = locked
     access.require_self_or_admin(actor, user, "change this user")
@@ -224,10 +218,7 @@ def update_user(session: Session, actor: User, ref: str | None, changes: UserCha
         _check_enum("role", changes.role, ROLES, problems)
     if changes.tier is not None:
         _check_enum("subscription.tier", changes.tier, TIERS, problems)
-    if changes.max_projects is not None and not 0 <= changes.max_projects <= 100_000:
-        problems["subscription.maxProjects"] = "must be between 0 and 100000"
-    if changes.max_episodes is not None and not 1 <= changes.max_episodes <= MAX_EPISODES:
-        problems["subscription.maxEpisodesPerProject"] = f"must be between 1 and {MAX_EPISODES}"
+    problems.update(limits.subscription_problems(changes.max_projects, changes.max_episodes))
     if not any(v is not None for v in vars(changes).values()):
         raise UsageError("nothing to change", hint="pass --name, --email, --role, --tier, …")
     if problems:
@@ -244,7 +235,7 @@ def update_user(session: Session, actor: User, ref: str | None, changes: UserCha
         user.role = changes.role
     if changes.tier is not None:
         user.tier = changes.tier
-        user.max_projects, user.max_episodes_per_project = TIER_LIMITS[changes.tier]
+        user.max_projects, user.max_episodes_per_project = limits.tier_limits(changes.tier)
     if changes.max_projects is not None:
         user.max_projects = changes.max_projects
     if changes.max_episodes is not None:
@@ -293,7 +284,7 @@ def delete_user(session: Session, actor: User, ref: str) -> User:
     """Soft delete: no more logins, tokens revoked, content kept."""
     access.require_admin(actor, "delete users")
     user = resolve_user(session, actor, ref)
-    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    locked = lock_row(session, User, user.id)
     assert locked is not None
     user = locked
     _check_deletable(session, user)
@@ -307,7 +298,7 @@ def change_password(
     session: Session, actor: User, password: str, *, keep_token_hash: str | None = None
 ) -> int:
     """Set the actor's password and log out their other sessions; returns how many."""
-    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
+    user = lock_row(session, User, actor.id)
     assert user is not None
     check_password(password, user.email)
     user.password_hash = hash_password(password)
@@ -347,9 +338,9 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
         raise ValidationFailed({key: f"{value!r} is not one of: {', '.join(allowed)}"})
     # bool is an int in Python: JSON true must not pass as 1 episode.
     whole = isinstance(value, int) and not isinstance(value, bool)
-    if key == "defaultEpisodes" and not (whole and 1 <= value <= MAX_EPISODES):
-        raise ValidationFailed({key: f"must be a whole number from 1 to {MAX_EPISODES}"})
-    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
+    if key == "defaultEpisodes" and not (whole and 1 <= value <= limits.MAX_EPISODES):
+        raise ValidationFailed({key: f"must be a whole number from 1 to {limits.MAX_EPISODES}"})
+    user = lock_row(session, User, actor.id)
     assert user is not None
     user.preferences = {**user.preferences, key: value}
     user.updated_at = utcnow()
@@ -358,7 +349,7 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
 
 
 def unset_preference(session: Session, actor: User, key: str) -> bool:
-    user = session.get(User, actor.id, with_for_update=True, populate_existing=True)
+    user = lock_row(session, User, actor.id)
     assert user is not None
     if key not in user.preferences:
         return False

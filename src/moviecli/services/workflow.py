@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from moviecli.enums import CHOICE_IDS, MANUAL_OVERRIDE, STATUS_ORDER, WORKFLOW_STEP_IDS
 from moviecli.errors import UsageError
 from moviecli.services.reference import WORKFLOW, StepDef
 
@@ -21,10 +22,9 @@ if TYPE_CHECKING:
     from moviecli.models import Project
 
 STEPS: dict[str, StepDef] = {step.id: step for step in WORKFLOW}
-ORDER: tuple[str, ...] = tuple(step.id for step in WORKFLOW)
+ORDER: tuple[str, ...] = WORKFLOW_STEP_IDS
+assert tuple(step.id for step in WORKFLOW) == ORDER, "reference.WORKFLOW is out of order"
 FIRST, LAST = ORDER[0], ORDER[-1]
-MANUAL_OVERRIDE = "manual_override"
-CHOICE_IDS: tuple[str, ...] = (*ORDER, MANUAL_OVERRIDE)
 
 MIN_CHARACTERS = 2
 MIN_PROGRESS_FOR_ASSEMBLY = 80
@@ -41,7 +41,6 @@ STATUS_OF_PHASE = {
     "post_production": "post-production",
     "final_assembly": "post-production",
 }
-STATUS_ORDER = ("concept", "pre-production", "production", "post-production", "completed")
 
 
 def overall_progress(completed: list[str]) -> int:
@@ -477,9 +476,10 @@ def _fact_queries() -> tuple[Any, Any, Any, Any]:
     from sqlmodel import col
 
     from moviecli.models import Media, StyleReference
+    from moviecli.services.counting import toward_steps
 
     pid: sa.BindParameter[str] = sa.bindparam("pid")
-    counted = usable_media()
+    counted = toward_steps()
     counts = (
         sa.select(col(Media.media_type), sa.func.count())
         .where(col(Media.project_id) == pid, counted)
@@ -504,53 +504,6 @@ def _fact_queries() -> tuple[Any, Any, Any, Any]:
         .distinct()
     )
     return counts, refs, characters, scenes
-
-
-def usable_media() -> Any:
-    """Media that count towards requirements: the newest version of each asset, neither
-    archived nor still processing or failed."""
-    import sqlalchemy as sa
-    from sqlmodel import col
-
-    from moviecli.models import Media
-
-    newer = sa.orm.aliased(Media)
-    return sa.and_(
-        col(Media.status).in_(("active", "draft")),
-        ~sa.exists().where(col(newer.previous_version) == col(Media.id)),
-    )
-
-
-# --- the progress report (project progress, /progress) ---------------------------------------
-
-
-@dataclass
-class ProgressReport:
-    project_id: str
-    title: str
-    status: str
-    current_phase: str
-    completed_steps: list[str]
-    overall_progress: int
-    phases: list[PhaseState]
-
-
-def progress_report(session: Session, actor: Any, ref: str | None) -> ProgressReport:
-    """The phase checklist of a project the actor may see, with what each phase not yet
-    done still needs."""
-    from moviecli.services import projects
-
-    project = projects.resolve_or_current(session, actor, ref)
-    facts = load_facts(session, project)
-    return ProgressReport(
-        project_id=project.id,
-        title=project.title,
-        status=project.status,
-        current_phase=project.current_phase,
-        completed_steps=list(project.completed_steps),
-        overall_progress=project.overall_progress,
-        phases=phase_states(project.current_phase, list(project.completed_steps), facts),
-    )
 
 
 @dataclass

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from moviecli.models import Media, Project, ProjectCollaborator, StyleReference, User
-from moviecli.services import projects
+from moviecli.services import counting, projects
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _media_entries(
     entries = []
     for media in session.exec(
         select(Media)
-        .where(col(Media.project_id) == project.id, media_service.newest_only())
+        .where(col(Media.project_id) == project.id, counting.newest())
         .order_by(col(Media.created_at), col(Media.filename), col(Media.id))
     ).all():
         item: dict[str, Any] = {}

@@ -22,7 +22,8 @@ from moviecli.models import (
     User,
     new_id,
 )
-from moviecli.services import projects
+from moviecli.services import access, counting, projects
+from moviecli.services import limits as limit_rules
 from moviecli.services.apply.model import FieldChange, ItemPlan, MediaPlan, Plan, ProjectPlan
 from moviecli.services.apply.parse import read_file
 from moviecli.services.apply.plan_story import plan_progress, plan_story
@@ -61,11 +62,11 @@ def plan_entries(
         for entry in entries
     ]
     to_create = sum(p.action == "create" for p in plans)
-    slots = actor.max_projects - len(owned)
+    slots = limit_rules.project_slots(actor, len(owned))
     if to_create > slots:
         limits["project"] = (
             f"the file creates {to_create} projects but your subscription "
-            f"tier allows {max(slots, 0)} more ({actor.tier}: "
+            f"tier allows {slots} more ({actor.tier}: "
             f"{actor.max_projects})"
         )
     _raise_problems(problems, limits)
@@ -107,10 +108,10 @@ def _plan_project(
             if old != new:
                 project_plan.changes.append(FieldChange(projects.FIELD_NAMES[attr], old, new))
     episodes = desired.get("episode_count")
-    if isinstance(episodes, int) and episodes > actor.max_episodes_per_project:
+    if isinstance(episodes, int) and limit_rules.over_episode_limit(actor, episodes):
         limits[f"{entry.place}.episodeCount"] = (
             f"{episodes} is above the limit of your subscription tier "
-            f"({actor.tier}: {actor.max_episodes_per_project} episodes per project)"
+            + limit_rules.episode_limit_text(actor)
         )
     _plan_collaborators(session, actor, entry, existing, project_plan, problems)
     current, styles = _media_now(session, existing)
@@ -302,14 +303,13 @@ def _check_media_values(
 
 def _media_now(session: Session, existing: Project | None) -> tuple[dict[str, Media], set[str]]:
     """The project's media by content (newest versions) and its style references."""
-    from moviecli.services import media as media_service
 
     current: dict[str, Media] = {}
     if existing is None:
         return current, set()
     for media in session.exec(
         select(Media)
-        .where(col(Media.project_id) == existing.id, media_service.newest_only())
+        .where(col(Media.project_id) == existing.id, counting.newest())
         .order_by(col(Media.created_at))
     ).all():
         current.setdefault(media.sha256, media)
@@ -411,7 +411,6 @@ def _plan_new(
 ) -> tuple[MediaPlan, ItemPlan] | None:
     """An entry whose content is new to the project: a file to probe and store, or
     (sha256) content the actor may see elsewhere in the database."""
-    from moviecli.services import media as media_service
     from moviecli.services import probe
     from moviecli.services.media_fields import filename_of, text_of
 
@@ -427,9 +426,7 @@ def _plan_new(
         name = item.filename or filename_of(item.path)
     else:
         source = session.exec(
-            select(Media).where(
-                col(Media.sha256) == item.sha256, media_service.visible_media(actor)
-            )
+            select(Media).where(col(Media.sha256) == item.sha256, access.visible_media(actor))
         ).first()
         if source is None:
             problems.setdefault(

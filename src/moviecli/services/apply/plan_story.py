@@ -154,7 +154,7 @@ def _facts_after(
 ) -> Facts:
     """What the workflow's requirement checks would see once the file is applied: the
     desired fields, the story after its updates, the media after the file's entries."""
-    from moviecli.services import workflow
+    from moviecli.services import counting, workflow
     from moviecli.services.story import preview
 
     assert entry.progress is not None
@@ -174,7 +174,7 @@ def _facts_after(
     for plan_item in project_plan.media:
         if plan_item.action == "create":
             rows.append({"media_type": plan_item.entry.media_type, **plan_item.values})
-    usable = [r for r in rows if (r.get("status") or "active") in ("active", "draft")]
+    usable = [r for r in rows if counting.counts_toward_steps(r.get("status"))]
     counts: dict[str, int] = {}
     for row in usable:
         counts[row["media_type"]] = counts.get(row["media_type"], 0) + 1

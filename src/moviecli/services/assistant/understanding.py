@@ -21,8 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from moviecli.enums import CHOICE_IDS
 from moviecli.services.story import FieldName, StoryUpdate
-from moviecli.services.workflow import CHOICE_IDS, STEPS
+from moviecli.services.workflow import STEPS
 from moviecli.text import fold
 
 Intent = Literal["command", "choice", "question", "smalltalk", "story"]

@@ -22,7 +22,6 @@ from moviecli.services.chat.sessions import (
     history,
     list_sessions,
     pause_quietly,
-    readable_sessions,
     recent,
     set_state,
 )
@@ -52,7 +51,6 @@ __all__ = [
     "list_sessions",
     "open_chat",
     "pause_quietly",
-    "readable_sessions",
     "recent",
     "search",
     "set_state",

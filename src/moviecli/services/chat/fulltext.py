@@ -13,8 +13,7 @@ from sqlmodel import Session, col
 
 from moviecli.errors import UsageError
 from moviecli.models import ChatSession, Message, User
-from moviecli.services import projects
-from moviecli.services.chat.sessions import readable_sessions
+from moviecli.services import access, projects
 from moviecli.services.pagination import Page, check_page
 
 
@@ -60,7 +59,7 @@ def search(
     terms = search_terms(text)
     if not terms:
         raise UsageError("nothing to search for", hint="give at least one word")
-    where: list[Any] = [readable_sessions(actor)]
+    where: list[Any] = [access.readable_sessions(actor)]
     if project_ref:
         where.append(
             col(ChatSession.project_id) == projects.resolve(session, actor, project_ref).id

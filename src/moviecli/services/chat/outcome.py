@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from moviecli.enums import MANUAL_OVERRIDE
 from moviecli.errors import UsageError
 from moviecli.services import story as story_service
 from moviecli.services import workflow
@@ -50,7 +51,7 @@ def compute_outcome(
         changes = changes[:-1]  # the override is quoted in a sentence of its own
     facts = facts.with_story(new_story)
     move = None
-    if choice and choice != workflow.MANUAL_OVERRIDE:
+    if choice and choice != MANUAL_OVERRIDE:
         move = workflow.plan_move(facts, choice)
     if move is not None:
         applied = workflow.apply_move(facts, move)
@@ -119,11 +120,11 @@ def resolve_choice(
             raise UsageError(f"no choice {number}", hint=f"the choices shown: {listed}")
         choice = str(shown[number - 1]["id"])
     has_custom = bool((custom or "").strip())
-    if choice == workflow.MANUAL_OVERRIDE and not has_custom:
+    if choice == MANUAL_OVERRIDE and not has_custom:
         raise UsageError(
             "custom input required",
             hint="manual_override needs your direction: --custom TEXT or /override TEXT",
         )
-    if has_custom and choice != workflow.MANUAL_OVERRIDE:
+    if has_custom and choice != MANUAL_OVERRIDE:
         raise UsageError("--custom goes with --choice manual_override")
     return choice

@@ -79,20 +79,7 @@ def message_info(m: Message) -> MessageInfo:
     )
 
 
-# --- access ------------------------------------------------------------------------------------
-
-
-def readable_sessions(actor: User) -> sa.ColumnElement[bool]:
-    """Own sessions, and the sessions on projects the actor may see (creator,
-    collaborators, producers and admins read a project's history)."""
-    if actor.role in ("admin", "producer"):
-        return sa.true()
-    visible = sa.select(col(Project.id)).where(access.visible_projects(actor))
-    return sa.or_(col(ChatSession.user_id) == actor.id, col(ChatSession.project_id).in_(visible))
-
-
-def can_write(actor: User, chat: ChatSession) -> bool:
-    return access.is_admin(actor) or chat.user_id == actor.id
+# --- access: the predicates are access.readable_sessions and access.can_write_session ---
 
 
 def get_session(session: Session, actor: User, ref: str, *, write: bool = False) -> ChatSession:
@@ -102,10 +89,10 @@ def get_session(session: Session, actor: User, ref: str, *, write: bool = False)
         ChatSession,
         ref,
         what="session",
-        where=readable_sessions(actor),
+        where=access.readable_sessions(actor),
         describe=lambda c: f"{c.id[:12]} ({c.session_state}, {c.current_step})",
     )
-    if write and not can_write(actor, chat):
+    if write and not access.can_write_session(actor, chat):
         raise PermissionDenied("only the session's owner (or an admin) can write to it")
     return chat
 
@@ -249,7 +236,9 @@ def list_sessions(
     if state is not None and state not in SESSION_STATES:
         raise ValidationFailed({"state": f"{state!r} is not one of: {', '.join(SESSION_STATES)}"})
     check_page(page, limit)
-    where = [readable_sessions(actor) if all_readable else col(ChatSession.user_id) == actor.id]
+    where = [
+        access.readable_sessions(actor) if all_readable else col(ChatSession.user_id) == actor.id
+    ]
     if project_ref:
         where.append(
             col(ChatSession.project_id) == projects.resolve(session, actor, project_ref).id
@@ -360,7 +349,11 @@ def pause_quietly(db: Database, actor: User, session_id: str) -> bool:
     in error, so that session list shows it). False when it is completed."""
     with db.write() as session:
         chat = lock_row(session, ChatSession, session_id)
-        if chat is None or chat.session_state == "completed" or not can_write(actor, chat):
+        if (
+            chat is None
+            or chat.session_state == "completed"
+            or not access.can_write_session(actor, chat)
+        ):
             return False
         if chat.session_state == "active":
             chat.session_state = "paused"

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from moviecli.enums import MANUAL_OVERRIDE
 from moviecli.errors import ExitCode, MovieCliError, NotFound, UsageError
 from moviecli.models import ChatSession, Message, Progress, Project, User, utcnow
 from moviecli.services import story as story_service
@@ -88,7 +89,7 @@ class TurnRequest:
         if self.choice is not None and not self.choice.strip().isdigit():
             workflow.check_choice_id(self.choice)
         if self.custom is not None and self.choice is None:
-            self.choice = workflow.MANUAL_OVERRIDE
+            self.choice = MANUAL_OVERRIDE
         for what, text in (("message", self.message), ("direction", self.custom)):
             if not is_utf8(text or ""):
                 raise UsageError(f"the {what} is not valid UTF-8 text")
@@ -144,7 +145,7 @@ def _user_content(req: TurnRequest, choice: str | None, filenames: list[str]) ->
     parts = [p for p in ((req.message or "").strip(), (req.custom or "").strip()) if p]
     if parts:
         return "\n\n".join(parts)
-    if choice and choice != workflow.MANUAL_OVERRIDE:
+    if choice and choice != MANUAL_OVERRIDE:
         return f"Choose: {workflow.STEPS[choice].title}"
     return "Attached " + ", ".join(filenames)
 
