@@ -45,10 +45,6 @@ def team(database):
 # --- create --------------------------------------------------------------------------------
 
 
-def test_tier_limits():
-    assert limits.TIER_LIMITS == {"free": (1, 3), "pro": (10, 20), "enterprise": (100, 50)}
-
-
 def test_create_user_defaults_and_cleanup(database, team):
     with database.write() as session:
         user = users.create_user(
