@@ -13,6 +13,7 @@ from moviecli.models import Project, StoryRevision, User
 from moviecli.services import projects, workflow
 from moviecli.services import story as st
 from moviecli.services.story import Source, StoryUpdate
+from moviecli.storage.db import lock_row
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -36,14 +37,14 @@ def record(database: Any, owner: Any, project_id: str, *updates: StoryUpdate, **
     source = kw.pop("source", Source("command"))
     with database.write() as session:
         actor = session.get(User, owner.id)
-        project = projects._locked(session, Project, project_id)
+        project = lock_row(session, Project, project_id)
         return st.record(session, project, list(updates), actor=actor, source=source, at=AT)
 
 
 def undo(database: Any, owner: Any, project_id: str) -> list[st.Change]:
     with database.write() as session:
         actor = session.get(User, owner.id)
-        project = projects._locked(session, Project, project_id)
+        project = lock_row(session, Project, project_id)
         return st.undo(session, project, actor=actor)
 
 
@@ -309,7 +310,7 @@ def test_undo_can_unmeet_a_requirement_but_completed_steps_stay(
 ) -> None:
     record(database, owner, project_id, character("Mia"), character("Rex"))
     with database.write() as session:
-        project = projects._locked(session, Project, project_id)
+        project = lock_row(session, Project, project_id)
         assert project is not None
         project.completed_steps = ["initial_concept", "story_development", "character_creation"]
         session.add(project)
@@ -336,7 +337,7 @@ def test_a_group_already_matching_is_skipped(database: Any, owner: Any, project_
     record(database, owner, project_id, concept("one"))
     record(database, owner, project_id, concept("two"))
     with database.write() as session:  # changed outside any revision (an older moviecli)
-        project = projects._locked(session, Project, project_id)
+        project = lock_row(session, Project, project_id)
         assert project is not None
         project.story = {"concept": "one"}
         session.add(project)
