@@ -115,3 +115,90 @@ def test_13_10_a_file_named_in_bytes_that_are_not_utf8_is_still_added(
     os.rename(image, odd)
     result = run_bytes(b"media", b"add", b"Film", odd, b"--type", b"concept_art", b"--json")
     assert result.exit_code == 0, result.stderr
+
+
+# --- numbers past 64 bits -----------------------------------------------------------------------
+
+
+def _number_options() -> list[tuple[str, str]]:
+    """Every option of the tree that takes a number (int or float), as (command, option)."""
+    from tests import clitree
+
+    found = []
+    for path, command in clitree.walk(clitree.root()):
+        for param in command.params:
+            if param.type_descriptor.annotation in (int, float):
+                found.append((" ".join(path), param.opts[-1]))
+    return found
+
+
+NUMBER_OPTIONS = _number_options()
+
+
+@pytest.fixture
+def world(cli: Callable[..., Any], film: dict[str, Any], tmp_path: Path) -> dict[str, list[str]]:
+    """Each command's other arguments: a project, a media record, a chat session."""
+    from tests import media_factory as mf
+
+    image = mf.png(tmp_path / "still.png", seed=5)
+    added = cli("media", "add", "Film", str(image), "--type", "concept_art", "--json")
+    assert added.exit_code == 0, added.stderr
+    media_id = added.json()[0]["id"]
+    turn = cli("chat", "Film", "-m", "A heist on the moon", "--json")
+    assert turn.exit_code == 0, turn.stderr
+    return {
+        "project create": ["Big", "--genre", "drama", "--episodes", "2"],
+        "project update": ["Film"],
+        "project collab list": ["Film"],
+        "story history": ["Film"],
+        "media add": ["Film", str(tmp_path / "still.png"), "--type", "concept_art"],
+        "media list": ["Film"],
+        "media history": [media_id],
+        "media update": [media_id],
+        "media search": ["heist"],
+        "session show": [turn.json()["sessionId"]],
+        "session search": ["heist"],
+    }
+
+
+def test_the_number_options_are_known() -> None:
+    """A new number option gets its cases below (the list is walked from the tree)."""
+    assert len(NUMBER_OPTIONS) >= 25
+    assert ("media list", "--episode") in NUMBER_OPTIONS
+
+
+@pytest.mark.parametrize(("command", "option"), NUMBER_OPTIONS)
+def test_13_10_integer_beyond_64_bits(
+    cli: Callable[..., Any],
+    world: dict[str, list[str]],
+    database: Any,
+    command: str,
+    option: str,
+) -> None:
+    base = list(world.get(command, []))
+    if option in base:  # the option under test replaces the base's value
+        at = base.index(option)
+        del base[at : at + 2]
+    before = digest(database)
+    for value in (str(2**63), str(-(2**63) - 1), "1" + "0" * 400):
+        result = cli(*command.split(), *base, option, value)
+        assert result.exit_code == 2, (value, result.exit_code, result.stderr)
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith("Error: ") and "Traceback" not in result.stderr
+        assert all(line.startswith("  ") for line in lines[1:]), lines
+    assert digest(database) == before
+
+
+def test_13_10_media_list_episode_past_64_bits(
+    cli: Callable[..., Any], world: dict[str, list[str]]
+) -> None:
+    """The case that crashed (OverflowError in the SQLite driver), with its exact lines."""
+    result = cli("media", "list", "Film", "--episode", "9223372036854775808")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        ["Error: invalid input", "  episode: must be between 1 and 50"],
+    )
+    timestamp = cli("media", "update", world["media history"][0], "--timestamp", "1e308")
+    assert timestamp.stderr.splitlines()[1:] == [
+        "  relatedElements.timestamp: must be 0 or more seconds, under 1,000,000,000"
+    ]

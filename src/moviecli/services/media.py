@@ -176,6 +176,9 @@ def list_media(
         problems["mediaType"] = f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
     if status is not None and status not in MEDIA_STATUSES:
         problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
+    if episode is not None and not 1 <= episode <= project_service.MAX_EPISODES:
+        # no project has more episodes (and the database takes no number past 64 bits)
+        problems["episode"] = f"must be between 1 and {project_service.MAX_EPISODES}"
     try:
         check_page(page, limit)
     except ValidationFailed as exc:

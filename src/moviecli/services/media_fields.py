@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_TAGS = 50
 MAX_TEXT = 10_000
+MAX_TIMESTAMP = 1e9  # seconds into an episode: far beyond any, and finite (no NaN, no inf)
 # The columns an embedding's text is made of: changing one re-embeds the asset.
 TEXT_COLUMNS = {"description", "tags", "episode", "scene", "characters"}
 
@@ -110,8 +111,10 @@ def _check_common(
         problems["relatedElements.scene"] = "must be at most 200 characters"
     if characters is not None and any(len(c) > 200 for c in characters):
         problems["relatedElements.characters"] = "each name must be at most 200 characters"
-    if timestamp is not None and not (timestamp >= 0 and timestamp < 1e9):
-        problems["relatedElements.timestamp"] = "must be 0 or more seconds"
+    if timestamp is not None and not (timestamp >= 0 and timestamp < MAX_TIMESTAMP):
+        problems["relatedElements.timestamp"] = (
+            f"must be 0 or more seconds, under {MAX_TIMESTAMP:,.0f}"
+        )
     if status is not None and status not in MEDIA_STATUSES:
         problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
 
