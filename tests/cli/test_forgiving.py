@@ -266,3 +266,82 @@ def test_14_12_config_show_fits_80_columns(cli, home, terminal):
     assert max(len(line) for line in lines) <= 80
     assert "Default" in lines[2] and "Source" in lines[2]
     assert any("│ chat.max_tokens    │ 600" in line for line in lines)
+
+
+# --- 11. session export --format json|markdown [-o FILE] ---------------------------------------
+
+
+@pytest.fixture
+def chatted(cli, admin, tmp_path):
+    """A session of four turns: a concept, a choice, a synopsis with an image, an override
+    holding an escape sequence."""
+    from tests.media_factory import png
+
+    new_project(cli, "Heist")
+    first = cli("chat", "Heist", "-m", "A heist on the moon", "--json")
+    assert first.exit_code == 0, first.stderr
+    sid = first.json()["sessionId"]
+    for args in (
+        ["--choice", "story_development"],
+        ["-m", "Synopsis: Mia steals the moon", "--attach", str(png(tmp_path / "look.png"))],
+        ["--choice", "manual_override", "--custom", "Make it \x1b[31mred"],
+    ):
+        result = cli("chat", "Heist", *args)
+        assert result.exit_code == 0, result.stderr
+    return sid
+
+
+def test_14_11_session_export_markdown_is_a_transcript(cli, chatted):
+    result = cli("session", "export", chatted[:8], "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert text.startswith(f"# Heist: chat session {chatted[:8]}\n")
+    assert "- User: Ada Admin\n" in text
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## Initial concept", "## Story development"]
+    assert "**Ada Admin** · " in text
+    assert "\n> A heist on the moon\n" in text
+    assert "**Ada Admin** chose **Story development** · " in text
+    assert "Choose: Story development" not in text
+    assert "**Assistant** · " in text
+    assert "> Recorded the concept: 'A heist on the moon'." in text
+    assert "\nAttached: look.png (concept_art)\n" in text
+    assert "**Ada Admin** chose **Manual override** · " in text
+    assert "> Make it \\x1b[31mred" in text
+    assert "\x1b" not in text
+
+
+def test_14_11_session_export_json_and_files(cli, chatted, tmp_path):
+    import json
+    import stat
+
+    data = cli("session", "export", chatted).json()
+    assert data["id"] == chatted
+    assert data["projectTitle"] == "Heist"
+    assert [m["role"] for m in data["conversationHistory"]] == ["user", "assistant"] * 4
+    assert data["conversationHistory"][4]["attachments"]  # the image's media id
+
+    out = tmp_path / "session.md"
+    result = cli("session", "export", chatted, "--format", "markdown", "-o", str(out))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", f"Wrote {out}\n")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_text().startswith("# Heist: chat session")
+
+    result = cli("session", "export", chatted, "-o", str(out))
+    assert result.exit_code == 5
+    assert result.stderr == f"Error: {out} already exists (pass --force to replace it)\n"
+    assert out.read_text().startswith("# Heist")  # unchanged
+    result = cli("session", "export", chatted, "-o", str(out), "--force")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(out.read_text())["id"] == chatted
+
+    result = cli("session", "export", chatted, "--format", "html")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: invalid input\n  format: 'html' is not one of: json, markdown\n"
+    )
+    result = cli("session", "export", chatted, "-o", str(tmp_path / "nowhere" / "s.md"))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: no such directory: {tmp_path / 'nowhere'}\n"
+    result = cli("session", "export", "ffffffff", "--format", "markdown")
+    assert (result.exit_code, result.stderr) == (3, "Error: session 'ffffffff' not found\n")

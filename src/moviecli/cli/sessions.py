@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -151,13 +153,46 @@ def _render_message(m: MessageInfo) -> None:
 
 
 @app.command("export")
-def export(session_id: str = SessionArg) -> None:
-    """The whole session as JSON, with conversationHistory (the seed's message array)."""
-    from moviecli.services import chat
+def export(
+    session_id: str = SessionArg,
+    fmt: str = typer.Option(
+        "json",
+        "--format",
+        help="json (the session with conversationHistory, its messages) or markdown "
+        "(a transcript to read).",
+        autocompletion=completer(("json", "markdown")),
+    ),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE."),
+    force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
+) -> None:
+    """Export a whole session (stdout by default).
 
+    json: the session's fields with conversationHistory, the seed's array of messages
+    (camelCase, as --json prints). markdown: a transcript with a heading per workflow
+    step, who said what and when, the choices taken and attachments by filename. A file
+    is written owner-only and atomically; one that exists is replaced only with --force
+    (exit 5 otherwise).
+    """
+    import json
+
+    from moviecli.errors import ValidationFailed
+    from moviecli.services import chat, outfile
+
+    if fmt not in ("json", "markdown"):
+        raise ValidationFailed({"format": f"{fmt!r} is not one of: json, markdown"})
+    if output is not None:
+        outfile.check_output(output, force=force)
     with acting() as (session, actor):
-        data = chat.export(session, actor, session_id)
-    render.print_json(data)
+        if fmt == "markdown":
+            text = chat.transcript(session, actor, session_id)
+        else:
+            data = chat.export(session, actor, session_id)
+            text = json.dumps(render.jsonable(data), ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    outfile.write_file(output, text, force=force)
+    render.note(f"Wrote {output}", quiet=env.quiet)
 
 
 def _state_change(session_id: str, action: str, json_out: bool) -> None:

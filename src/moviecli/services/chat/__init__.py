@@ -1,11 +1,12 @@
-"""Chat sessions and turns (SPEC section 5), in four modules:
+"""Chat sessions and turns (SPEC section 5), in these modules:
 
 - ``sessions``: the session and message shapes, access, which session a chat continues,
   and the session commands (list, show, export, pause, resume, close);
 - ``turn``: one turn in three transactions, and opening a session for the REPL;
 - ``outcome``: what a turn does, decided by the engine before the reply (pure);
 - ``attach``: files attached to a turn, added as media of the project;
-- ``fulltext``: ``session search``.
+- ``fulltext``: ``session search``;
+- ``transcript``: ``session export --format markdown``.
 
 What a message means (the understanding) and the reply writers (the backends) live in
 ``services.assistant``.
@@ -25,6 +26,7 @@ from moviecli.services.chat.sessions import (
     recent,
     set_state,
 )
+from moviecli.services.chat.transcript import markdown as transcript
 from moviecli.services.chat.turn import (
     ChatBackendError,
     Opened,
@@ -56,4 +58,5 @@ __all__ = [
     "set_state",
     "snippet",
     "take_turn",
+    "transcript",
 ]
