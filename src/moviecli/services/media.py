@@ -33,7 +33,7 @@ from moviecli.errors import (
     ValidationFailed,
 )
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, utcnow
-from moviecli.services import access, counting
+from moviecli.services import access, counting, limits
 from moviecli.services import projects as project_service
 from moviecli.services.media_fields import (
     TEXT_COLUMNS,
@@ -176,9 +176,9 @@ def list_media(
         problems["mediaType"] = f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
     if status is not None and status not in MEDIA_STATUSES:
         problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
-    if episode is not None and not 1 <= episode <= project_service.MAX_EPISODES:
+    if episode is not None and not 1 <= episode <= limits.MAX_EPISODES:
         # no project has more episodes (and the database takes no number past 64 bits)
-        problems["episode"] = f"must be between 1 and {project_service.MAX_EPISODES}"
+        problems["episode"] = f"must be between 1 and {limits.MAX_EPISODES}"
     try:
         check_page(page, limit)
     except ValidationFailed as exc:
