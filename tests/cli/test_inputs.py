@@ -8,6 +8,7 @@ real process (``subprocess`` with bytes arguments).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -202,3 +203,43 @@ def test_13_10_media_list_episode_past_64_bits(
     assert timestamp.stderr.splitlines()[1:] == [
         "  relatedElements.timestamp: must be 0 or more seconds, under 1,000,000,000"
     ]
+
+
+# --- preferences --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "must be at most 64 KiB (attach long texts as files)"),
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, "must be nested at most 32 deep"),
+        ("[" * 33 + "]" * 33, "must be nested at most 32 deep"),
+        ("NaN", "NaN is not a JSON number (quote it for text)"),
+        ("Infinity", "Infinity is not a JSON number (quote it for text)"),
+        ('{"speed": [1, -Infinity]}', "-Infinity is not a JSON number (quote it for text)"),
+        ('{"speed": 1e400}', "holds a number too large to store (over 1.8e308)"),
+        ("x" * (64 * 1024 + 1), "must be at most 64 KiB (attach long texts as files)"),
+    ],
+    ids=["100k-deep", "10k-deep-objects", "33-deep", "nan", "inf", "neg-inf", "1e400", "64k"],
+)
+def test_13_10_preferences_nested_or_not_finite(
+    cli: Callable[..., Any], admin: Any, database: Any, value: str, problem: str
+) -> None:
+    before = digest(database)
+    result = cli("user", "prefs", "set", "look", value)
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        ["Error: invalid input", f"  look: {problem}"],
+    )
+    assert digest(database) == before
+    assert cli("user", "prefs", "get", "look").exit_code == 3
+
+
+def test_preferences_within_the_bounds_are_kept(cli: Callable[..., Any], admin: Any) -> None:
+    deep = "[" * 32 + "]" * 32
+    assert cli("user", "prefs", "set", "deep", deep).exit_code == 0
+    assert cli("user", "prefs", "set", "word", '"NaN"').exit_code == 0
+    assert cli("user", "prefs", "set", "brackets", "[[[ not json").exit_code == 0
+    shown = cli("user", "prefs", "--json").json()
+    assert shown["word"] == "NaN" and shown["brackets"] == "[[[ not json"
+    assert len(json.dumps(shown["deep"])) == 64

@@ -273,7 +273,10 @@ def prefs_get(key: str, json_out: JsonOpt = False) -> None:
 
 @prefs_app.command("set")
 def prefs_set(
-    key: str, value: str = typer.Argument(..., help="JSON when it parses as JSON.")
+    key: str,
+    value: str = typer.Argument(
+        ..., help="JSON when it parses as JSON (at most 64 KiB, nested 32 deep, no NaN)."
+    ),
 ) -> None:
     """Set a preference (defaultGenre, defaultAudience, defaultEpisodes, or your own)."""
     from moviecli.services import users

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -318,12 +319,56 @@ def change_password(
 _PREF_CHOICES: dict[str, tuple[str, ...]] = {"defaultGenre": GENRES, "defaultAudience": AUDIENCES}
 
 
-def parse_pref_value(raw: str) -> Any:
-    """VALUE is JSON when it parses as JSON, a plain string otherwise."""
+# A preference is a small thing: these bound what one value may hold, checked before the
+# JSON parser sees it (100,000 nested brackets would exhaust its recursion) and before
+# the database does (PostgreSQL's jsonb refuses NaN; Python's json writes it).
+MAX_PREF_BYTES = 64 * 1024
+MAX_PREF_DEPTH = 32
+MAX_PREF_KEY = 200
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def parse_pref_value(raw: str, key: str = "value") -> Any:
+    """VALUE is JSON when it parses as JSON, a plain string otherwise; at most 64 KiB,
+    nested at most 32 deep, numbers finite (no NaN, Infinity or 1e400)."""
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_PREF_BYTES:
+        raise ValidationFailed(
+            {key: f"must be at most {MAX_PREF_BYTES // 1024} KiB (attach long texts as files)"}
+        )
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", raw):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_PREF_DEPTH:
+        raise ValidationFailed({key: f"must be nested at most {MAX_PREF_DEPTH} deep"})
+
+    def refuse(constant: str) -> Any:
+        raise ValidationFailed({key: f"{constant} is not a JSON number (quote it for text)"})
+
     try:
-        return json.loads(raw)
+        value = json.loads(raw, parse_constant=refuse)
     except ValueError:
         return raw
+    if not _finite(value):
+        raise ValidationFailed({key: "holds a number too large to store (over 1.8e308)"})
+    return value
+
+
+def _finite(value: Any) -> bool:
+    """No float in ``value`` is infinite (json reads 1e400 as inf), walked without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
@@ -332,7 +377,9 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
         raise UsageError("preference key must not be empty")
     if key == "currentProject":
         raise UsageError("currentProject is set with moviecli project use")
-    value = parse_pref_value(raw)
+    if len(key) > MAX_PREF_KEY:
+        raise UsageError(f"preference key must be at most {MAX_PREF_KEY} characters")
+    value = parse_pref_value(raw, key)
     allowed = _PREF_CHOICES.get(key)
     if allowed is not None and value not in allowed:
         raise ValidationFailed({key: f"{value!r} is not one of: {', '.join(allowed)}"})
