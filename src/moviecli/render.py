@@ -320,6 +320,14 @@ def icon(emoji: str) -> str:
     return emoji if shown and wide and cell_len(emoji) == 2 else "  "
 
 
+def named(name: str | None, identifier: str | None) -> str | None:
+    """``Title (id)`` for a person: the short id on a terminal, the whole one piped."""
+    if not identifier:
+        return None
+    shown = identifier[:8] if use_rich() else identifier
+    return f"{name} ({shown})" if name else shown
+
+
 def when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 

@@ -186,3 +186,50 @@ def test_14_3_no_icons_in_plain_output(cli, admin):
     assert result.exit_code == 0
     assert not [c for c in result.stdout if ord(c) >= 0x1F000]
     assert "post_production\tPost-production" in result.stdout
+
+
+# --- item 2: names, not hex ------------------------------------------------------------------
+
+RAW_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_14_2_names_not_hex(cli, heist, admin, terminal, width):
+    said = cli("chat", "-m", "A heist on the moon.", "--json")
+    assert said.exit_code == 0, said.stderr
+    session_id = said.json()["sessionId"]
+    media_id = cli("media", "list", "--json").json()["items"][0]["id"]
+    terminal(width)
+    short = heist["id"][:8]
+
+    whoami = cli("whoami")
+    assert whoami.exit_code == 0, whoami.stderr
+    assert not RAW_ID.search(whoami.stdout), whoami.stdout
+    assert f"Space Heist ({short})" in whoami.stdout  # current and active project
+
+    shown = cli("media", "show", media_id[:8])
+    assert shown.exit_code == 0, shown.stderr
+    assert not RAW_ID.search(shown.stdout), shown.stdout
+    assert f"Space Heist ({short})" in shown.stdout
+    assert f"{admin.email} ({admin.id[:8]})" in shown.stdout
+
+    listed = cli("session", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert not RAW_ID.search(listed.stdout)
+    assert admin.email in [folded(u) for u in column(listed.stdout, "User")]
+
+    session = cli("session", "show", session_id[:8])
+    assert session.exit_code == 0, session.stderr
+    assert not RAW_ID.search(session.stdout), session.stdout
+    assert f"Space Heist ({short})" in session.stdout
+    assert admin.email in session.stdout
+
+
+def test_14_2_plain_output_names_with_whole_ids(cli, heist, admin):
+    media_id = cli("media", "list", "--json").json()["items"][0]["id"]
+    shown = cli("media", "show", media_id)
+    assert f"project\tSpace Heist ({heist['id']})\n" in shown.stdout
+    assert f"created by\t{admin.email} ({admin.id})\n" in shown.stdout
+    whoami = cli("whoami")
+    assert f"current project\tSpace Heist ({heist['id']})\n" in whoami.stdout
+    assert cli("whoami", "--json").json()["preferences"]["currentProject"] == heist["id"]

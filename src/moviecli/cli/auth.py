@@ -135,12 +135,13 @@ def logout() -> None:
 
 def whoami(json_out: JsonOpt = False) -> None:
     """Show the logged-in user."""
-    from moviecli.cli.users import show_user_record
+    from moviecli.cli.users import show_user_record, user_names
     from moviecli.services import users
 
     with acting() as (session, actor):
         record = users.public(session, actor)
+        names = None if json_out else user_names(session, actor, record)
     if json_out:
         render.print_json(record)
         return
-    show_user_record(record)
+    show_user_record(record, names)

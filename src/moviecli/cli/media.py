@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from moviecli.models import MediaPublic
     from moviecli.services.media_add import AddResult, Progress
     from moviecli.services.media_fields import Generation
+    from moviecli.services.names import Names
 
 T = TypeVar("T")
 
@@ -347,17 +348,17 @@ def list_(
     )
 
 
-def _record(m: MediaPublic) -> list[tuple[str, Any]]:
+def _record(m: MediaPublic, names: Names) -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = [
-        ("id", m.id),
-        ("project", m.project),
+        ("id", _short(m.id)),
+        ("project", render.named(names.projects.get(m.project), m.project)),
         ("file", m.filename),
         ("type", m.media_type),
         ("mime type", m.mime_type),
         ("size", _size(m.size_bytes) if render.use_rich() else m.size_bytes),
         ("sha256", m.sha256),
         ("version", m.version),
-        ("previous version", m.previous_version),
+        ("previous version", m.previous_version and _short(m.previous_version)),
         ("status", m.status),
         ("visibility", m.visibility),
         ("description", m.description),
@@ -380,7 +381,7 @@ def _record(m: MediaPublic) -> list[tuple[str, Any]]:
         pairs += [(f"parameters.{key}", value) for key, value in parameters.items()]
     pairs += [
         ("embedding", "yes" if m.has_embedding else "pending"),
-        ("created by", m.created_by),
+        ("created by", render.named(names.users.get(m.created_by), m.created_by)),
         ("created", m.created_at),
         ("updated", m.updated_at),
     ]
@@ -390,14 +391,15 @@ def _record(m: MediaPublic) -> list[tuple[str, Any]]:
 @app.command("show")
 def show(ref: str = MediaArg, json_out: JsonOpt = False) -> None:
     """Everything about one media record."""
-    from moviecli.services import media
+    from moviecli.services import media, names
 
     with acting() as (session, actor):
         record = media.show(session, actor, ref)
+        known = names.lookup(session, actor, projects=[record.project], users=[record.created_by])
     if json_out:
         render.print_json(record)
     else:
-        render.print_record(_record(record), title=record.filename)
+        render.print_record(_record(record, known), title=record.filename)
 
 
 @app.command("history")

@@ -66,7 +66,7 @@ def list_(
         [
             render.Column("ID", no_wrap=True, key=True),
             render.Column("Project", priority=5),
-            render.Column("User", priority=4),
+            render.Column("User", priority=4),  # the email: names are not unique
             render.Column("State", no_wrap=True, priority=3),
             render.Column("Step", no_wrap=True, priority=2),
             render.Column("Messages", justify="right", no_wrap=True, priority=2),
@@ -76,7 +76,7 @@ def list_(
             (
                 _short(s.id),
                 s.project_title,
-                s.user_name,
+                s.user_email,
                 s.session_state,
                 s.current_step,
                 s.message_count,
@@ -118,9 +118,9 @@ def show(
 def _render_session(s: SessionInfo) -> None:
     render.print_record(
         [
-            ("session", s.id),
-            ("project", f"{s.project_title} ({_short(s.project)})"),
-            ("user", s.user_name),
+            ("session", _short(s.id)),
+            ("project", render.named(s.project_title, s.project)),
+            ("user", f"{s.user_name} <{s.user_email}>" if s.user_email else s.user_name),
             ("state", s.session_state),
             ("step", s.current_step),
             ("messages", s.message_count),

@@ -23,6 +23,7 @@ from moviecli.enums import ROLES, TIERS, completer
 
 if TYPE_CHECKING:
     from moviecli.models import UserPublic, UserRef
+    from moviecli.services.names import Names
 
 app = typer.Typer(help="Users, roles, subscription tiers and preferences.", no_args_is_help=True)
 prefs_app = typer.Typer(
@@ -33,25 +34,36 @@ app.add_typer(prefs_app, name="prefs")
 UserArg = typer.Argument(None, metavar="[USER]", help="Email or id (default: you).")
 
 
-def show_user_record(user: UserPublic | UserRef) -> None:
+def user_names(session: Any, actor: Any, user: UserPublic | UserRef) -> Names:
+    """The titles of a user's active and current projects, as the actor may see them."""
+    from moviecli.services import names
+
+    current = getattr(user, "preferences", {}).get("currentProject")
+    return names.lookup(session, actor, projects=[*getattr(user, "active_projects", []), current])
+
+
+def show_user_record(user: UserPublic | UserRef, names: Names | None = None) -> None:
     from moviecli.models import UserPublic
 
+    short = user.id[:8] if render.use_rich() else user.id
     if not isinstance(user, UserPublic):
         render.print_record(
-            [("id", user.id), ("email", user.email), ("name", user.name)], title=user.name
+            [("id", short), ("email", user.email), ("name", user.name)], title=user.name
         )
         return
+    titles = names.projects if names else {}
+    current = user.preferences.get("currentProject")
     sub = user.subscription
     pairs: list[tuple[str, Any]] = [
-        ("id", user.id),
+        ("id", short),
         ("email", user.email),
         ("name", user.name),
         ("role", user.role),
         ("tier", sub.tier),
         ("max projects", sub.max_projects),
         ("max episodes/project", sub.max_episodes_per_project),
-        ("active projects", user.active_projects),
-        ("current project", user.preferences.get("currentProject")),
+        ("active projects", [render.named(titles.get(p), p) for p in user.active_projects]),
+        ("current project", render.named(titles.get(current or ""), current)),
         ("created", user.created_at),
         ("updated", user.updated_at),
     ]
@@ -152,10 +164,11 @@ def show(user: str | None = UserArg, json_out: JsonOpt = False) -> None:
 
     with acting() as (session, actor):
         record = users.show_user(session, actor, user)
+        names = None if json_out else user_names(session, actor, record)
     if json_out:
         render.print_json(record)
     else:
-        show_user_record(record)
+        show_user_record(record, names)
 
 
 @app.command("update")

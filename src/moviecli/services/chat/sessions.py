@@ -42,6 +42,7 @@ class SessionInfo:
     updated_at: datetime
     project_title: str = ""
     user_name: str = ""
+    user_email: str = ""
 
 
 @dataclass
@@ -54,7 +55,9 @@ class MessageInfo:
     metadata: dict[str, Any]
 
 
-def session_info(chat: ChatSession, project_title: str = "", user_name: str = "") -> SessionInfo:
+def session_info(
+    chat: ChatSession, project_title: str = "", user_name: str = "", user_email: str = ""
+) -> SessionInfo:
     return SessionInfo(
         id=chat.id,
         project=chat.project_id,
@@ -69,6 +72,7 @@ def session_info(chat: ChatSession, project_title: str = "", user_name: str = ""
         updated_at=chat.updated_at,
         project_title=project_title,
         user_name=user_name,
+        user_email=user_email,
     )
 
 
@@ -249,7 +253,7 @@ def list_sessions(
         sa.select(sa.func.count()).select_from(ChatSession).where(*where)
     ).scalar_one()
     rows = session.execute(
-        sa.select(ChatSession, col(Project.title), col(User.name))
+        sa.select(ChatSession, col(Project.title), col(User.name), col(User.email))
         .join(Project, col(Project.id) == ChatSession.project_id)
         .join(User, col(User.id) == ChatSession.user_id)
         .where(*where)
@@ -257,18 +261,18 @@ def list_sessions(
         .offset((page - 1) * limit)
         .limit(limit)
     ).all()
-    return Page([session_info(c, t, n) for c, t, n in rows], int(total), page, limit)
+    return Page([session_info(c, t, n, e) for c, t, n, e in rows], int(total), page, limit)
 
 
 def describe(session: Session, chat: ChatSession) -> SessionInfo:
     row = session.execute(
-        sa.select(col(Project.title), col(User.name))
+        sa.select(col(Project.title), col(User.name), col(User.email))
         .select_from(Project)
         .join(User, col(User.id) == chat.user_id)
         .where(col(Project.id) == chat.project_id)
     ).first()
-    title, name = (row[0], row[1]) if row else ("", "")
-    return session_info(chat, title, name)
+    title, name, email = (row[0], row[1], row[2]) if row else ("", "", "")
+    return session_info(chat, title, name, email)
 
 
 def history(

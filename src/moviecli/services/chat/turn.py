@@ -523,7 +523,7 @@ def open_chat(
         session.add(chat)
         recent = [message_info(m) for m in recent_messages(session, chat, RECENT_ON_RESUME)]
         return Opened(
-            session=session_info(chat, project.title, actor.name),
+            session=session_info(chat, project.title, actor.name, actor.email),
             project_title=project.title,
             notice=picked.notice,
             resumed=resumed,
