@@ -170,3 +170,57 @@ def test_a_refresh_removes_stale_generations(
     search(cli, "sea storm")
     assert not stale.exists()
     assert len(list(cache.glob("*.vec.npy"))) == 1
+
+
+def test_15_5_a_bulk_add_embeds_as_files_added_one_by_one(
+    cli: Any, admin: Any, tmp_path: Path, database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """media add embeds its files' texts on a worker thread, chunk by chunk, while it
+    stages the next chunk (embeddings.Background): the vectors, and so what search finds,
+    are those of the same files added one at a time."""
+    import numpy as np
+    import sqlalchemy as sa
+
+    from moviecli.services import media_add
+
+    monkeypatch.setattr(media_add, "CHUNK", 4)  # 13 files: four chunks
+    words = ["storm", "harbour", "cat", "rooftop", "forest", "castle", "market", "train"]
+    bulk = tmp_path / "bulk"
+    bulk.mkdir()
+    pairs = [(a, b) for a in words for b in words if a < b][:12]  # twelve distinct texts
+    for k, (a, b) in enumerate(pairs):
+        mf.png(bulk / f"{a}-{b}.png", seed=k)
+    # the bytes of the second file again, in a later chunk: stored once
+    (bulk / "zz-again.png").write_bytes(sorted(bulk.iterdir())[1].read_bytes())
+    new_project(cli, "Bulk")
+    new_project(cli, "Single")
+    description = ("--description", "a frame of the chase")
+    result = cli("media", "add", "Bulk", str(bulk), "--recursive", "--type", "storyboard",
+                 *description)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "12 added to 'Bulk', 1 already present, 0 rejected\n"
+    assert result.stdout.splitlines()[-1].startswith("Already present: zz-again.png")
+    for path in sorted(bulk.iterdir())[:-1]:
+        add_one(cli, "Single", path, "storyboard", *description)
+
+    def vectors(title: str) -> dict[str, Any]:
+        with database.session() as session:
+            rows = session.execute(
+                sa.text(
+                    "SELECT m.filename, m.embedding FROM media m JOIN projects p "
+                    "ON p.id = m.project_id WHERE p.title = :t"
+                ),
+                {"t": title},
+            ).all()
+        return {name: np.frombuffer(blob, np.float32) for name, blob in rows}
+
+    together, alone = vectors("Bulk"), vectors("Single")
+    assert sorted(together) == sorted(alone) and len(together) == 12
+    for name in together:
+        assert np.allclose(together[name], alone[name], atol=1e-5), name
+    for query in ("a cat on the roof", "storm over the harbour", "train in the forest"):
+        found = [search(cli, query, "--project", title)["items"] for title in ("Bulk", "Single")]
+        assert [i["filename"] for i in found[0]] == [i["filename"] for i in found[1]]
+        assert [i["similarity"] for i in found[0]] == pytest.approx(
+            [i["similarity"] for i in found[1]], abs=1e-5
+        )

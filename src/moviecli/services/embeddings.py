@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from moviecli.errors import StorageError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import numpy as np
     import numpy.typing as npt
 
@@ -107,6 +109,13 @@ class Embedder:
         # Threads that sleep rather than spin when idle: the machine is shared with the
         # database and often with other processes, where spinning costs more than it gains.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Bulk embedding runs whole batches side by side on single-threaded runs (one per
+        # core) rather than each operator over the cores: no barrier between the threads
+        # on each of the graph's 300-odd operators, where a loaded machine leaves one
+        # thread waiting for the other to be scheduled. A single query keeps both.
+        self.workers = min(os.cpu_count() or 1, 4) if optimize else 1
+        if self.workers > 1:
+            options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(TOKENIZER))
         self.tokenizer.enable_truncation(MAX_TOKENS)
@@ -128,9 +137,9 @@ class Embedder:
         for i, text in enumerate(texts):
             first.setdefault(text, i)
         order = sorted(first.values(), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._batch([texts[i] or " " for i in chunk])
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        for chunk, vectors in zip(chunks, self._run(texts, chunks), strict=True):
+            out[chunk] = vectors
             if progress is not None:
                 progress(len(chunk))
         for i, text in enumerate(texts):
@@ -139,6 +148,20 @@ class Embedder:
         if progress is not None and len(order) < len(texts):
             progress(len(texts) - len(order))
         return out
+
+    def _run(
+        self, texts: Sequence[str], chunks: list[list[int]]
+    ) -> Iterator[npt.NDArray[np.float32]]:
+        """The vectors of each chunk of ``texts``, in order; on ``workers`` threads (an
+        onnxruntime session may be run from several threads at once)."""
+        batches = [[texts[i] or " " for i in chunk] for chunk in chunks]
+        if self.workers == 1 or len(batches) == 1:
+            yield from map(self._batch, batches)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="moviecli-model") as pool:
+            yield from pool.map(self._batch, batches)
 
     def _batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         import numpy as np
@@ -176,6 +199,52 @@ def embed_texts(
     model = embedder(optimize=len(texts) > 8)
     vectors = model.embed(texts, progress=progress)
     return [row.tobytes() for row in vectors]
+
+
+class Background:
+    """Texts embedded on a worker thread while the caller goes on with other work (a
+    media add stages the next files meanwhile); the model is loaded there on first use.
+
+    ``submit`` texts as they come (a text already submitted is not embedded again), then
+    ``vectors`` gives the float32 bytes of any of them; ``close`` stops what is queued.
+    The vectors are the model's as ``embed_texts`` gives them: the batches are made the
+    same way, only fewer texts are sorted into each (tests/services/test_embeddings.py
+    compares them with texts embedded one by one).
+    """
+
+    def __init__(self, *, optimize: bool) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.optimize = optimize
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moviecli-embed")
+        self._where: dict[str, tuple[Future[npt.NDArray[np.float32]], int]] = {}
+
+    def submit(self, texts: Sequence[str]) -> None:
+        new = list(dict.fromkeys(t for t in texts if t not in self._where))
+        if not new:
+            return
+        future = self._pool.submit(self._embed, new)
+        for position, text in enumerate(new):
+            self._where[text] = (future, position)
+
+    def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return embedder(optimize=self.optimize).embed(texts)
+
+    def vectors(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[bytes]:
+        """The vectors of ``texts`` (each submitted before), waiting for them."""
+        self.submit(texts)
+        out = []
+        for text in texts:
+            future, position = self._where[text]
+            out.append(future.result()[position].tobytes())
+            if progress is not None:
+                progress(1)
+        return out
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def embed_query(text: str) -> npt.NDArray[np.float32]:

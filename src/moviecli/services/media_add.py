@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from moviecli.errors import Conflict, NotFound, UsageError
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, new_id, utcnow
-from moviecli.services import access, probe, provenance
+from moviecli.services import access, embeddings, probe, provenance
 from moviecli.services import projects as project_service
 from moviecli.services.media import (
     MEDIA_TABLE,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from moviecli.storage.db import Database
 
 BATCH = 500
+CHUNK = 128  # files staged before their texts go to the model (embeddings.Background)
 
 # progress(phase, advance, total): phase is "checking", "embedding" or "saving"
 Progress = Callable[[str, int, int], None]
@@ -138,6 +139,7 @@ class _Adding:
     slots: list[AddedFile] = field(default_factory=list)
     candidates: dict[int, _Candidate] = field(default_factory=dict)
     repeats: dict[int, int] = field(default_factory=dict)  # index → first with its bytes
+    first_of: dict[str, int] = field(default_factory=dict)  # sha256 → first index
 
     def tick(self, phase: str, advance: int, total: int) -> None:
         if self.progress:
@@ -182,24 +184,36 @@ def add_files(
         result = AddResult(proj.id, proj.title)
     store.recover(db)
     adding = _Adding(db, store, result.project_id, progress)
+    entries = expand_paths(paths, recursive=recursive)
+    # The model embeds each chunk's texts on a worker thread while the next chunk is
+    # staged (hashing, probing and copying are this thread's work).
+    background = embeddings.Background(optimize=len(entries) > 8) if embed else None
     try:
-        _stage(
-            adding,
-            expand_paths(paths, recursive=recursive),
-            fields.media_type,
-            read_generation=read_generation,
-        )
-        _skip_known(adding)
         now = utcnow()
-        rows = {
-            index: _row(values, cand, project_id=result.project_id, actor=actor, now=now)
-            for index, cand in adding.candidates.items()
-        }
-        if embed and rows:
-            embed_rows(list(rows.values()), progress=progress)
+        rows: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(entries), CHUNK):
+            staged = _stage(
+                adding,
+                entries[start : start + CHUNK],
+                len(entries),
+                fields.media_type,
+                read_generation=read_generation,
+            )
+            fresh = {
+                index: _row(values, adding.candidates[index], project_id=result.project_id,
+                            actor=actor, now=now)
+                for index in _skip_known(adding, staged)
+            }  # fmt: skip
+            if background is not None:
+                background.submit([text_of(r) for r in fresh.values()])
+            rows.update(fresh)
+        if background is not None and rows:
+            embed_rows(list(rows.values()), progress=progress, background=background)
         _save(adding, rows, style=fields.media_type == "style_reference")
         _settle_repeats(adding)
     finally:
+        if background is not None:
+            background.close()
         for cand in adding.candidates.values():
             store.discard(cand.staged)
     result.files = adding.slots
@@ -209,44 +223,60 @@ def add_files(
 def _stage(
     adding: _Adding,
     entries: list[tuple[Path, str | None]],
+    total: int,
     media_type: str,
     *,
     read_generation: bool = True,
-) -> None:
-    """Probe and copy every file into the store's tmp/ (no transaction open)."""
-    for index, (path, problem) in enumerate(entries):
+) -> list[int]:
+    """Probe and copy each file into the store's tmp/ (no transaction open); the indexes
+    of the candidates it makes."""
+    staged = []
+    for path, problem in entries:
+        index = len(adding.slots)
         slot = AddedFile(path, "rejected", reason=problem)
         adding.slots.append(slot)
         if problem is None:
             try:
                 found = probe.probe(path, media_type)
-                staged = adding.store.stage(path)
+                staged_file = adding.store.stage(path)
             except probe.Rejected as exc:
                 slot.reason = str(exc)
             except OSError as exc:
                 slot.reason = f"cannot read it: {exc.strerror or exc}"
             else:
-                cand = adding.candidates[index] = _Candidate(path, staged, found)
+                cand = adding.candidates[index] = _Candidate(path, staged_file, found)
+                staged.append(index)
                 if read_generation and found.family == "image":
                     reading = provenance.read(path)
                     cand.made_by, slot.warnings = reading.found, reading.warnings
-        adding.tick("checking", 1, len(entries))
+        adding.tick("checking", 1, total)
+    return staged
 
 
-def _skip_known(adding: _Adding) -> None:
-    """Drop the files that repeat an earlier argument, or whose bytes the project has."""
-    first_of: dict[str, int] = {}
-    for index, cand in adding.candidates.items():
-        first_of.setdefault(cand.staged.sha256, index)
-        if first_of[cand.staged.sha256] != index:
-            adding.repeats[index] = first_of[cand.staged.sha256]
-    for index in adding.repeats:
-        adding.store.discard(adding.candidates.pop(index).staged)
+def _skip_known(adding: _Adding, staged: list[int]) -> list[int]:
+    """Of the ``staged`` candidates, drop those repeating an earlier argument or whose
+    bytes the project has; the indexes of the rest."""
+    repeats = set()
+    for index in staged:
+        sha = adding.candidates[index].staged.sha256
+        first = adding.first_of.setdefault(sha, index)
+        if first != index:
+            adding.repeats[index] = first
+            repeats.add(index)
+            adding.store.discard(adding.candidates.pop(index).staged)
+    hashes = [adding.candidates[i].staged.sha256 for i in staged if i not in repeats]
     with adding.db.session() as session:
-        existing = existing_media(session, adding.project_id, list(first_of))
-    for index, cand in list(adding.candidates.items()):
-        if cand.staged.sha256 in existing:
-            adding.mark_present(index, public(existing[cand.staged.sha256]))
+        existing = existing_media(session, adding.project_id, hashes)
+    fresh = []
+    for index in staged:
+        if index in repeats:
+            continue
+        sha = adding.candidates[index].staged.sha256
+        if sha in existing:
+            adding.mark_present(index, public(existing[sha]))
+        else:
+            fresh.append(index)
+    return fresh
 
 
 def _save(adding: _Adding, rows: dict[int, dict[str, Any]], *, style: bool) -> None:
@@ -278,15 +308,21 @@ def _settle_repeats(adding: _Adding) -> None:
             slot.reason = original.reason
 
 
-def embed_rows(rows: list[dict[str, Any]], *, progress: Progress | None = None) -> None:
-    """Fill in the ``embedding`` of new rows, in batches (the model runs with no lock)."""
-    from moviecli.services import embeddings
-
+def embed_rows(
+    rows: list[dict[str, Any]],
+    *,
+    progress: Progress | None = None,
+    background: embeddings.Background | None = None,
+) -> None:
+    """Fill in the ``embedding`` of new rows, in batches (the model runs with no lock);
+    with ``background``, from what it embedded meanwhile."""
     total = len(rows)
-    vectors = embeddings.embed_texts(
-        [text_of(r) for r in rows],
-        progress=(lambda n: progress("embedding", n, total)) if progress else None,
-    )
+    texts = [text_of(r) for r in rows]
+    tick = (lambda n: progress("embedding", n, total)) if progress else None
+    if background is None:
+        vectors = embeddings.embed_texts(texts, progress=tick)
+    else:
+        vectors = background.vectors(texts, progress=tick)
     for row, vector in zip(rows, vectors, strict=True):
         row["embedding"] = vector
 
