@@ -36,6 +36,7 @@ def add_media(
     previous_version: str | None = None,
     version: int = 1,
     name: str | None = None,
+    **fields: Any,
 ) -> str:
     from moviecli.enums import MEDIA_FAMILIES
     from moviecli.models import Media
@@ -54,6 +55,7 @@ def add_media(
             size_bytes=10,
             sha256=hashlib.sha256(f"{project_id}/{filename}".encode()).hexdigest(),
             created_by=user_id,
+            **fields,
         )
         session.add(media)
         session.flush()

@@ -94,11 +94,15 @@ def test_only_visible_and_public_media_are_searched(
     )
     data = search(cli, "sea storm")
     assert [i["filename"] for i in data["items"]] == ["mine.png"]
+    # the total counts what the actor may read too (the access prefilter), not the
+    # library's three assets that Eve cannot see
+    assert data["total"] == 1
     login_as(admin)
     cli("media", "share", library["ocean.png"]["id"])
     login_as(eve)
     data = search(cli, "sea storm")
     assert sorted(i["filename"] for i in data["items"]) == ["mine.png", "ocean.png"]
+    assert data["total"] == 2
     narrowed = search(cli, "sea storm", "--project", "Eve's")
     assert [i["filename"] for i in narrowed["items"]] == ["mine.png"]
     hidden = cli("media", "search", "x", "--project", "Sea")

@@ -41,21 +41,6 @@ def ready(step: str, completed: list[str] | None = None, **kw: object) -> Facts:
     return at(step, completed, **values)
 
 
-def test_overall_progress_rounds_half_up() -> None:
-    assert [wf.overall_progress(ORDER[:n]) for n in range(9)] == [
-        0,
-        13,
-        25,
-        38,
-        50,
-        63,
-        75,
-        88,
-        100,
-    ]
-    assert wf.overall_progress(["initial_concept", "initial_concept", "bogus"]) == 13
-
-
 # --- requirements -----------------------------------------------------------------------------
 
 
@@ -321,3 +306,287 @@ def test_phase_states_with_needs() -> None:
         ("post_production", "blocked", ["Scene production"], True),
         ("final_assembly", "blocked", ["Post-production"], True),
     ]
+
+
+# --- the facts as stored: which media count toward a step (services/counting.py) --------------
+
+
+@pytest.fixture
+def stored(database):
+    """A project whose media are of every status and version, beside another project's."""
+    from moviecli.models import Project, StyleReference, User
+    from tests.projecthelp import add_media
+
+    with database.write() as session:
+        owner = User(
+            email="o@example.com",
+            name="O",
+            max_projects=5,
+            max_episodes_per_project=5,
+            password_hash="-",
+        )
+        session.add(owner)
+        session.flush()
+        projects = [
+            Project(title=t, genre="drama", episode_count=3, created_by=owner.id)
+            for t in ("Heist", "Other")
+        ]
+        session.add_all(projects)
+        session.flush()
+        pid, other, uid = projects[0].id, projects[1].id, owner.id
+
+    def media(media_type: str, status: str = "active", **fields: object) -> str:
+        return add_media(database, pid, uid, media_type, status=status, **fields)
+
+    # audio: two count (active, draft), three do not (archived, processing, failed)
+    for status, kind in (
+        ("active", "voice_profile"),
+        ("draft", "music_track"),
+        ("archived", "sound_effect"),
+        ("processing", "audio_clip"),
+        ("failed", "audio_clip"),
+    ):
+        media(kind, status)
+    # a video segment in two versions counts once; a final video whose newest version is
+    # archived does not count
+    first = media("video_segment", name="cut-v1.mp4")
+    media("video_segment", name="cut-v2.mp4", previous_version=first, version=2)
+    final = media("final_video", name="final-v1.mp4")
+    media("final_video", "archived", name="final-v2.mp4", previous_version=final, version=2)
+    media("character_design", characters=["Mia"], name="mia.png")
+    media("character_design", "draft", characters=["Rex", "Mia"], name="rex.png")
+    media("character_design", "archived", characters=["Zed"], name="zed.png")
+    media("storyboard", scene="Vault", name="vault.png")
+    media("storyboard", "draft", scene="Vault", name="vault-2.png")
+    media("storyboard", "failed", scene="Roof", name="roof.png")
+    media("storyboard", name="no-scene.png")
+    style = media("style_reference", name="look.png")
+    # another project's media count for that project only
+    add_media(database, other, uid, "final_video", name="elsewhere.mp4")
+    add_media(database, other, uid, "voice_profile", name="elsewhere.mp3")
+    with database.write() as session:
+        session.add(StyleReference(project_id=pid, media_id=style))
+    return pid
+
+
+def _facts(database, project_id):
+    from moviecli.models import Project
+
+    with database.session() as session:
+        return wf.load_facts(session, session.get(Project, project_id))
+
+
+def test_load_facts_counts_the_newest_active_and_draft_media_only(database, stored) -> None:
+    facts = _facts(database, stored)
+    assert facts.audio_assets == 2  # active + draft; not archived, processing nor failed
+    assert facts.video_segments == 1  # two versions of one asset
+    assert facts.final_videos == 0  # its newest version is archived
+    assert sorted(facts.media_characters) == ["Mia", "Mia", "Rex"]  # not the archived Zed
+    assert facts.storyboard_scenes == ("Vault",)  # distinct; not the failed Roof
+    assert facts.style_references == 1
+    assert (facts.title, facts.genre, facts.status) == ("Heist", "drama", "concept")
+    assert (facts.current_phase, facts.completed) == ("initial_concept", ())
+
+
+def test_load_facts_reads_the_story(database, stored) -> None:
+    from moviecli.models import Project
+
+    with database.write() as session:
+        project = session.get(Project, stored)
+        project.story = {"concept": "A heist", "characters": [{"name": "Ada"}]}
+        project.description = "On the moon"
+        project.target_audience = "teen"
+        session.add(project)
+    facts = _facts(database, stored)
+    assert facts.concept == "A heist"
+    assert facts.description == "On the moon"
+    assert facts.target_audience == "teen"
+    assert "Ada" in facts.story_characters
+
+
+def test_the_workflow_table_as_seeded(database) -> None:
+    with database.session() as session:
+        page = wf.list_steps(session)
+    assert [s.id for s in page.items] == ORDER
+    assert [s.position for s in page.items] == list(range(1, len(ORDER) + 1))
+    assert (page.total, page.page, page.limit) == (len(ORDER), 1, len(ORDER))
+    first, last = page.items[0], page.items[-1]
+    assert (first.title, first.prerequisites) == (wf.STEPS[ORDER[0]].title, [])
+    assert last.prerequisites == list(wf.STEPS[wf.LAST].prerequisites)
+    assert all(s.description and s.requirement and s.estimated_time for s in page.items)
+
+
+# --- word for word: what a person is told -----------------------------------------------------
+
+
+def test_what_each_step_needs_word_for_word() -> None:
+    empty = Facts(title=" ", genre="", target_audience="", description=" ")
+    assert {step: wf.missing(step, empty) for step in ORDER} == {
+        "initial_concept": [
+            "a title (moviecli project update --title)",
+            "a genre (moviecli project update --genre)",
+            "a target audience (moviecli project update --audience)",
+            "a concept (describe the series in a message)",
+        ],
+        "story_development": ["a story synopsis (send it as a message in Story development)"],
+        "character_creation": [
+            "at least 2 characters (0 recorded; send 'Name: description' lines or add "
+            "character_design media)"
+        ],
+        "visual_design": [
+            "at least 1 style reference (attach an image or moviecli project style add)"
+        ],
+        "audio_design": [
+            "at least 1 audio asset (voice_profile, music_track, sound_effect or audio_clip)"
+        ],
+        "scene_production": [
+            "at least 1 scene (send 'Scene title: description' lines or add a storyboard "
+            "with --scene)"
+        ],
+        "post_production": ["at least 1 video segment (attach or add video_segment media)"],
+        "final_assembly": [
+            "overall progress of at least 80% (now 0%)",
+            "a final video (attach or add final_video media)",
+        ],
+    }
+    one = replace(BASE, story_characters=("Mia",), media_characters=("Rex",))
+    assert wf.missing("character_creation", one) == []
+    assert wf.missing("character_creation", replace(BASE, story_characters=("Mia", "mia"))) == [
+        "at least 2 characters (1 recorded: Mia; send 'Name: description' lines or add "
+        "character_design media)"
+    ]
+    with pytest.raises(ValueError, match="unknown step 'nap'"):
+        wf.missing("nap", BASE)
+
+
+def test_final_assembly_needs_80_percent() -> None:
+    seven = replace(BASE, completed=tuple(ORDER[:-1]), final_videos=1)  # 88%
+    assert wf.missing("final_assembly", seven) == []
+    five = replace(BASE, completed=tuple(ORDER[:5]), final_videos=1)  # 63%
+    assert wf.missing("final_assembly", five) == ["overall progress of at least 80% (now 63%)"]
+
+
+def test_an_unknown_choice_names_itself_and_the_valid_ones() -> None:
+    with pytest.raises(UsageError) as raised:
+        wf.check_choice_id("nap")
+    assert raised.value.message == "unknown choice 'nap'"
+    assert raised.value.hint == "valid choices: " + ", ".join((*ORDER, "manual_override"))
+    with pytest.raises(ValueError, match=r"^manual_override is not a move$"):
+        wf.plan_move(at("visual_design"), "manual_override")
+
+
+def test_every_move_names_where_it_goes_from_and_to() -> None:
+    on = at("visual_design", style_references=1)
+    assert wf.plan_move(on, "visual_design") == wf.Move("visual_design", "visual_design", "stay")
+    assert wf.plan_move(on, "story_development") == wf.Move(
+        "visual_design", "story_development", "back"
+    )
+    assert wf.plan_move(on, "audio_design") == wf.Move(
+        "visual_design", "audio_design", "forward", completes="visual_design"
+    )
+    lacking = at("visual_design")
+    assert wf.plan_move(lacking, "audio_design") == wf.Move(
+        "visual_design",
+        "audio_design",
+        "blocked",
+        blocked=("at least 1 style reference (attach an image or moviecli project style add)",),
+    )
+    held = replace(on, status="on-hold")
+    assert wf.plan_move(held, "audio_design") == wf.Move(
+        "visual_design",
+        "audio_design",
+        "blocked",
+        blocked=("the project is on hold (moviecli project resume takes it off hold)",),
+    )
+    last = ready("final_assembly")
+    assert wf.plan_move(last, wf.LAST) == wf.Move(wf.LAST, wf.LAST, "finish", completes=wf.LAST)
+    again = replace(last, completed=tuple(ORDER))
+    assert wf.plan_move(again, wf.LAST) == wf.Move(wf.LAST, wf.LAST, "finish")
+
+
+def test_blocked_at_final_assembly_says_the_way_round() -> None:
+    skipped = at("final_assembly", [s for s in ORDER[:-1] if s != "audio_design"])
+    hint = (
+        "to finish Audio design first, go back to Post-production (--choice post_production), "
+        "then choose audio_design"
+    )
+    blocked_finish = wf.plan_move(skipped, wf.LAST)
+    assert (blocked_finish.source, blocked_finish.target) == (wf.LAST, wf.LAST)
+    assert blocked_finish.kind == "blocked" and blocked_finish.hint == hint
+    # a forward move blocked by prerequisites carries the same hint
+    nothing_done = at("final_assembly", [])
+    assert wf.plan_move(nothing_done, wf.LAST).hint is None  # nothing to go back to
+    assert wf.plan_move(at("visual_design", []), "audio_design").hint is None
+    done_last = at("final_assembly", [*ORDER[:-2], wf.LAST])
+    assert wf.plan_move(done_last, "post_production").hint is None
+
+
+def test_a_blocked_move_changes_nothing_and_finishes_nothing() -> None:
+    facts = at("visual_design")
+    applied = wf.apply_move(facts, wf.plan_move(facts, "audio_design"))
+    assert applied == wf.Applied(
+        "visual_design",
+        facts.completed,
+        wf.overall_progress(list(facts.completed)),
+        "concept",
+        False,
+    )
+    assert applied.workflow_completed is False
+    moved = wf.apply_move(
+        at("visual_design", style_references=1),
+        wf.plan_move(at("visual_design", style_references=1), "audio_design"),
+    )
+    assert moved.workflow_completed is False and moved.current_phase == "audio_design"
+
+
+def test_status_stays_when_the_phase_implies_the_same() -> None:
+    assert wf.follow_status("production", "production") == "production"
+    assert wf.follow_status("production", "pre-production") == "production"
+    assert wf.follow_status("on-hold", "completed") == "on-hold"
+
+
+def test_three_step_choices_at_most_before_the_override() -> None:
+    # back on the concept with the cast and the scenes done (a file can say so): four
+    # steps would be open, three are offered, then the override
+    facts = at("initial_concept", ["character_creation", "scene_production"])
+    assert [c.id for c in wf.choices(facts)] == [
+        "story_development",
+        "visual_design",
+        "audio_design",
+        "manual_override",
+    ]
+
+
+def test_the_last_choice_while_on_final_assembly() -> None:
+    (finish, override) = wf.choices(ready("final_assembly"))
+    step = wf.STEPS[wf.LAST]
+    assert finish == wf.Choice(
+        wf.LAST,
+        "Complete the workflow",
+        "Finish final assembly: the series is done.",
+        True,
+        step.estimated_time,
+        step.icon,
+    )
+    assert override == wf.OVERRIDE_CHOICE
+    (first, *_rest) = wf.choices(ready("visual_design"))
+    audio = wf.STEPS["audio_design"]
+    assert first == wf.Choice(
+        "audio_design", audio.title, audio.description, True, audio.estimated_time, audio.icon
+    )
+
+
+def test_phase_states_name_title_icon_and_what_blocks() -> None:
+    states = wf.phase_states("visual_design", list(ORDER[:3]), at("visual_design"))
+    by_id = {s.id: s for s in states}
+    for step in ORDER:
+        assert (by_id[step].title, by_id[step].icon) == (
+            wf.STEPS[step].title,
+            wf.STEPS[step].icon,
+        )
+    assert by_id["visual_design"].state == "current"
+    assert by_id["visual_design"].blocked_by == []
+    assert by_id["audio_design"].state == "available" and by_id["audio_design"].blocked_by == []
+    blocked = by_id["final_assembly"]
+    assert blocked.state == "blocked" and blocked.blocked_by
+    assert by_id["initial_concept"].needs == []  # done: needs nothing
