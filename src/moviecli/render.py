@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal, TextIO
 
 # re-exported: cli modules escape names with render.one_line / render.visible
+from moviecli.text import fold
 from moviecli.text import one_line as one_line
 from moviecli.text import visible as visible
 
@@ -301,6 +302,23 @@ def _plain(value: Any) -> str:
         text = str(value)
     # one field of one line: tabs and newlines would split it
     return visible(text).replace("\t", " ").replace("\n", " ")
+
+
+MATCH_STYLE = "bold yellow"
+
+
+def highlight(text: str, words: Sequence[str], *, min_length: int = 1) -> Any:
+    """``text`` as a rich Text (control characters shown), the given words in it
+    highlighted: whole words, whatever their case. Plain output never calls this."""
+    import re
+
+    shown = styled(text)
+    wanted = {w for w in words if len(w) >= min_length}
+    if wanted:
+        for match in re.finditer(r"[^\W_]+", shown.plain):
+            if fold(match.group()) in wanted:
+                shown.stylize(MATCH_STYLE, match.start(), match.end())
+    return shown
 
 
 def icon(emoji: str) -> str:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -52,3 +53,12 @@ def is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (runs of letters and digits, as the full-text engines split
+    them), folded, in order, once each."""
+    return list(dict.fromkeys(fold(w) for w in _WORD.findall(text)))

@@ -233,3 +233,42 @@ def test_14_2_plain_output_names_with_whole_ids(cli, heist, admin):
     whoami = cli("whoami")
     assert f"current project\tSpace Heist ({heist['id']})\n" in whoami.stdout
     assert cli("whoami", "--json").json()["preferences"]["currentProject"] == heist["id"]
+
+
+# --- item 4: matches highlighted on a terminal ------------------------------------------------
+
+STYLE_CODES = re.compile(r"\x1b\[[0-9;]*m")
+HIGHLIGHTED = r"\x1b\[[0-9;]*1;33m{}\x1b\[0m"  # bold yellow (render.MATCH_STYLE)
+
+
+def test_14_4_session_search_highlights_matches(cli, admin, terminal):
+    new_project(cli, "Moon")
+    said = cli("chat", "Moon", "-m", "A HEIST \x1b[2J on the moon, the heist of the century")
+    assert said.exit_code == 0, said.stderr
+    plain = cli("session", "search", "heist")
+    assert plain.exit_code == 0
+    assert not STYLE_CODES.search(plain.stdout)  # piped: no codes
+    assert "A HEIST \\x1b[2J on the moon" in plain.stdout
+    as_json = cli("session", "search", "heist", "--json").json()
+    assert "\x1b[2J" in as_json["items"][-1]["snippet"]  # JSON keeps the text as it is
+    terminal(120, colour=True)
+    result = cli("session", "search", "heist")
+    assert result.exit_code == 0, result.stderr
+    assert re.search(HIGHLIGHTED.format("HEIST"), result.stdout), result.stdout
+    assert re.search(HIGHLIGHTED.format("heist"), result.stdout)
+    assert not re.search(HIGHLIGHTED.format("moon"), result.stdout)
+    # the highlighted text still shows control characters instead of obeying them
+    bare = STYLE_CODES.sub("", result.stdout)
+    assert "\\x1b[2J" in bare
+    assert not [c for c in bare if ord(c) < 32 and c not in "\t\n"]
+
+
+def test_14_4_media_search_highlights_matches(cli, heist, terminal):
+    plain = cli("media", "search", "neon harbor")
+    assert not STYLE_CODES.search(plain.stdout)
+    terminal(120, colour=True)
+    result = cli("media", "search", "neon harbor")
+    assert result.exit_code == 0, result.stderr
+    assert re.search(HIGHLIGHTED.format("Neon"), result.stdout), result.stdout
+    assert re.search(HIGHLIGHTED.format("harbor"), result.stdout)
+    assert not re.search(HIGHLIGHTED.format("rain"), result.stdout)

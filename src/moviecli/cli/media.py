@@ -630,14 +630,21 @@ def search(
                 f"{h.similarity:.2f}",
                 _short(h.media.id),
                 h.media.media_type,
-                h.media.filename,
-                h.media.description,
+                _match(h.media.filename, query),
+                _match(h.media.description, query),
                 h.project_title,
             )
             for h in result.items
         ],
         caption=render.page_caption(result.total, result.page, result.limit, "media"),
     )
+
+
+def _match(text: str, query: str) -> Any:
+    """The query's words (of 3 letters or more) highlighted on a terminal."""
+    from moviecli.text import words
+
+    return render.highlight(text, words(query), min_length=3) if render.use_rich() else text
 
 
 @app.command("embed")

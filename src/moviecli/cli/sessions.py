@@ -11,6 +11,7 @@ import typer
 from moviecli import render
 from moviecli.cli.env import JsonOpt, LimitOpt, PageOpt, acting, env
 from moviecli.enums import SESSION_STATES, completer
+from moviecli.text import words
 
 if TYPE_CHECKING:
     from moviecli.services.chat import MessageInfo, SessionInfo
@@ -263,7 +264,13 @@ def search(
             render.Column("Snippet", min_width=20, priority=3),
         ],
         [
-            (_short(h.session_id), h.message_id, h.role, h.timestamp, h.snippet)
+            (
+                _short(h.session_id),
+                h.message_id,
+                h.role,
+                h.timestamp,
+                render.highlight(h.snippet, words(text)) if render.use_rich() else h.snippet,
+            )
             for h in result.items
         ],
         caption=render.page_caption(
