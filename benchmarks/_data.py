@@ -424,6 +424,7 @@ def build(
 def _users(w: Writer, rng: random.Random, sizes: Sizes, admin_id: str, now: datetime) -> list[str]:
     from moviecli.models import new_id
     from moviecli.services import passwords
+    from moviecli.text import fold
 
     password_hash = passwords.hash_password(PASSWORD)  # one KDF run, shared by all
     prefs = w.json({})
@@ -435,12 +436,12 @@ def _users(w: Writer, rng: random.Random, sizes: Sizes, admin_id: str, now: date
         at = w.ts(now - timedelta(days=400 - n % 300, minutes=n))
         role = "producer" if n % 50 == 0 else "user"
         rows.append(
-            (uid, f"user{n}@bench.example", f"User {n}", role, prefs, "enterprise", 1000, 50,
-             password_hash, 0, None, at, at, None)
+            (uid, f"user{n}@bench.example", fold(f"user{n}@bench.example"), f"User {n}", role,
+             prefs, "enterprise", 1000, 50, password_hash, 0, None, at, at, None)
         )  # fmt: skip
     w.insert(
         "users",
-        ["id", "email", "name", "role", "preferences", "tier", "max_projects",
+        ["id", "email", "email_key", "name", "role", "preferences", "tier", "max_projects",
          "max_episodes_per_project", "password_hash", "failed_logins", "locked_until",
          "created_at", "updated_at", "deleted_at"],
         rows,
@@ -472,6 +473,7 @@ def _projects(
     """Projects spread unevenly over the users (a long tail), every status and phase."""
     from moviecli.enums import GENRES, WORKFLOW_STEP_IDS
     from moviecli.services import workflow
+    from moviecli.text import fold
 
     # how many each user owns: Pareto-like weights, at least one each, the admin 50
     weights = [1.0 / (k + 1) ** 0.6 for k in range(len(user_ids))]
@@ -523,8 +525,8 @@ def _projects(
                 pid = f"{bits(128):032x}"  # the shape of models.new_id()
                 projects.append(_Project(pid, title, owner, episodes, phases[done], updated))
                 yield (
-                    pid, title, description, GENRES[int(rand() * len(GENRES))], episodes,
-                    audiences[int(rand() * 4)], status,
+                    pid, title, fold(title), description, GENRES[int(rand() * len(GENRES))],
+                    episodes, audiences[int(rand() * 4)], status,
                     "production" if status == "on-hold" else None, owner, "16:9", 22,
                     "standard", phases[done], steps_json[done], progress[done], story,
                     _text(created), _text(updated),
@@ -532,8 +534,9 @@ def _projects(
 
     w.insert(
         "projects",
-        ["id", "title", "description", "genre", "episode_count", "target_audience", "status",
-         "held_from", "created_by", "aspect_ratio", "episode_duration", "quality_tier",
+        ["id", "title", "title_key", "description", "genre", "episode_count",
+         "target_audience", "status", "held_from", "created_by", "aspect_ratio",
+         "episode_duration", "quality_tier",
          "current_phase", "completed_steps", "overall_progress", "story", "created_at",
          "updated_at"],
         rows(),

@@ -216,3 +216,92 @@ def test_0002_story_revisions_upgrades_a_database_holding_data(empty_db):
         project = session.get(Project, "p1")
         assert project is not None
         assert project.story["characters"] == [{"name": "Mia", "description": "x"}]
+
+
+def _insert_0002_rows(db, users, projects) -> None:
+    """Users (id, email) and projects (id, title, creator) as moviecli 0002 stored them."""
+    now = "2026-11-30 12:00:00"
+    with db.engine.begin() as conn:
+        for user_id, email in users:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, name, role, preferences, tier, max_projects, "
+                    "max_episodes_per_project, password_hash, failed_logins, created_at, "
+                    "updated_at) VALUES (:id, :email, 'A', 'user', '{}', 'pro', 10, 10, 'x', 0, "
+                    ":now, :now)"
+                ),
+                {"id": user_id, "email": email, "now": now},
+            )
+        for project_id, title, creator in projects:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO projects (id, title, description, genre, episode_count, "
+                    "target_audience, status, created_by, aspect_ratio, episode_duration, "
+                    "quality_tier, current_phase, completed_steps, overall_progress, story, "
+                    "created_at, updated_at) VALUES (:id, :title, '', 'drama', 2, 'family', "
+                    "'concept', :creator, '16:9', 22, 'standard', 'initial_concept', '[]', 0, "
+                    "'{}', :now, :now)"
+                ),
+                {"id": project_id, "title": title, "creator": creator, "now": now},
+            )
+
+
+def test_13_4_migration_backfills_the_fold_keys(empty_db):
+    from moviecli.storage.db import database, dispose_all
+
+    db = database(empty_db)
+    _upgrade_to(db, "0002_story_revisions")
+    _insert_0002_rows(
+        db,
+        [("u1", "Ádmin@Example.com"), ("u2", "bob@example.com")],
+        [("p1", "Über Heist", "u1"), ("p2", "über heist", "u2"), ("p3", "ﬁne Cut", "u1")],
+    )
+    dispose_all()
+    db = database(empty_db)
+    result = dbadmin.upgrade(db, backup=False)
+    assert (result.before, result.after) == ("0002_story_revisions", schema.HEAD)
+    assert dbadmin.check(db).ok
+    with db.engine.connect() as conn:
+        users = dict(conn.execute(sa.text("SELECT id, email_key FROM users")).all())
+        titles = dict(conn.execute(sa.text("SELECT id, title_key FROM projects")).all())
+    assert users == {"u1": "ádmin@example.com", "u2": "bob@example.com"}
+    assert titles == {"p1": "über heist", "p2": "über heist", "p3": "fine cut"}
+
+
+def test_13_4_migration_reports_every_collision_and_changes_nothing(cli, empty_db):
+    from moviecli.storage.db import database, dispose_all
+
+    db = database(empty_db)
+    _upgrade_to(db, "0002_story_revisions")
+    _insert_0002_rows(
+        db,
+        # NFKC pairs: PostgreSQL's lower() let them both in too (SQLite's even "Éve"/"éve").
+        [("u1", "ﬁona@example.com"), ("u2", "Fiona@example.com"), ("u3", "bob@example.com")],
+        [("p1", "ﬁne Cut", "u3"), ("p2", "Fine Cut", "u3"), ("p3", "Fine Cut", "u1")],
+    )
+    dispose_all()
+    result = cli("db", "upgrade")
+    assert result.exit_code == 5
+    assert result.stderr == (
+        "Error: cannot upgrade the schema to 0003_fold_keys: these differ only in case or "
+        "Unicode form, and must be unique: emails 'ﬁona@example.com' (user u1) and "
+        "'Fiona@example.com' (user u2); titles 'ﬁne Cut' (project p1) and 'Fine Cut' "
+        "(project p2) of user u3 (nothing was changed; rename one of each (in sqlite3 or "
+        "psql: UPDATE users SET email = … WHERE id = …, or UPDATE projects SET title = … "
+        "WHERE id = …), then run moviecli db upgrade again)\n"
+    )
+    dispose_all()
+    db = database(empty_db)
+    assert db.current_revision() == "0002_story_revisions"
+    with db.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+    assert "email_key" not in columns
+    if db.sqlite_path is not None:  # the backup of an unchanged database is not kept
+        assert list(db.sqlite_path.parent.glob("*.bak")) == []
+    # Renamed, the upgrade goes through.
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET email = 'eve2@example.com' WHERE id = 'u2'"))
+        conn.execute(sa.text("UPDATE projects SET title = 'Fine Cut 2' WHERE id = 'p2'"))
+    dispose_all()
+    again = cli("db", "upgrade")
+    assert again.exit_code == 0, again.stderr

@@ -94,12 +94,13 @@ class TableModel(SQLModel):
 
 class User(TableModel, table=True):
     __tablename__: ClassVar[str] = "users"
-    __table_args__ = (
-        sa.Index("ux_users_email_lower", sa.func.lower(sa.text("email")), unique=True),
-    )
+    __table_args__ = (sa.Index("ux_users_email_key", "email_key", unique=True),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     email: str = Field(max_length=320)
+    # fold(email): what emails are compared and kept unique by (set on every insert and
+    # update by the ORM events below; never SQL lower(), which folds ASCII only on SQLite).
+    email_key: str = Field(default="", sa_type=sa.Text)
     name: str = Field(max_length=200)
     role: str = Field(default="user", max_length=16)
     preferences: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
@@ -112,6 +113,27 @@ class User(TableModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginFailure(TableModel, table=True):
+    """Failed logins of an email no account has, counted as an account's are, so that
+    the lockout does not tell who has an account (the same answers, the same work)."""
+
+    __tablename__: ClassVar[str] = "login_failures"
+
+    email_key: str = Field(primary_key=True, sa_type=sa.Text)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = _created()
+
+
+def _fold_keys(_mapper: Any, _connection: Any, target: Any) -> None:
+    from moviecli.text import fold
+
+    if isinstance(target, User):
+        target.email_key = fold(target.email)
+    elif isinstance(target, Project):
+        target.title_key = fold(target.title)
 
 
 class LoginToken(TableModel, table=True):
@@ -128,18 +150,18 @@ class LoginToken(TableModel, table=True):
 class Project(TableModel, table=True):
     __tablename__: ClassVar[str] = "projects"
     __table_args__ = (
-        sa.Index(
-            "ux_projects_creator_title", "created_by", sa.func.lower(sa.text("title")), unique=True
-        ),
+        sa.Index("ux_projects_creator_title_key", "created_by", "title_key", unique=True),
         sa.Index("ix_projects_updated_at", "updated_at"),
         sa.Index("ix_projects_status_updated", "status", "updated_at"),
         sa.Index("ix_projects_creator_updated", "created_by", "updated_at"),
         # Naming a project by title, and project list --sort title, across creators.
-        sa.Index("ix_projects_title_lower", sa.func.lower(sa.text("title")), "id"),
+        sa.Index("ix_projects_title_key", "title_key", "id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     title: str = Field(max_length=200)
+    # fold(title): titles are unique per creator by it, and found and sorted by it.
+    title_key: str = Field(default="", sa_type=sa.Text)
     description: str = Field(default="", sa_type=sa.Text)
     genre: str = Field(max_length=32)
     episode_count: int
@@ -157,6 +179,11 @@ class Project(TableModel, table=True):
     story: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+for _model in (User, Project):
+    sa.event.listen(_model, "before_insert", _fold_keys)
+    sa.event.listen(_model, "before_update", _fold_keys)
 
 
 class ProjectCollaborator(TableModel, table=True):

@@ -110,17 +110,17 @@ def test_check_a_fresh_database(cli, db_url, home):
 def test_check_finds_a_missing_index(cli, db_url):
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP INDEX ux_users_email_lower"))
+        conn.execute(sa.text("DROP INDEX ux_users_email_key"))
     engine.dispose()
     result = cli("db", "check", "--json")
     assert result.exit_code == 6
     data = result.json()
     assert data["ok"] is False
-    assert any("ux_users_email_lower" in diff for diff in data["schemaDifferences"])
+    assert any("ux_users_email_key" in diff for diff in data["schemaDifferences"])
     plain = cli("db", "check")
     assert plain.exit_code == 6
     assert "schema differs from the models:\n" in plain.stdout
-    assert "  missing index ux_users_email_lower\n" in plain.stdout
+    assert "  missing index ux_users_email_key\n" in plain.stdout
 
 
 def test_check_an_empty_database(cli, empty_db):

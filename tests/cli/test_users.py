@@ -523,7 +523,7 @@ def test_passwd_changes_the_password_and_signs_out_other_logins(
         assert user is not None
         other = auth.issue_token(session, user)
     login_as(bob)
-    result = cli("user", "passwd", "--password-stdin", input="a-new-password\n")
+    result = cli("user", "passwd", "--password-stdin", input=f"{PASSWORD}\na-new-password\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "Password changed; signed out 1 other login(s).\n"
 
@@ -540,7 +540,7 @@ def test_passwd_changes_the_password_and_signs_out_other_logins(
 
 def test_passwd_rejects_a_short_password(cli, bob, login_as):
     login_as(bob)
-    result = cli("user", "passwd", "--password-stdin", input="short\n")
+    result = cli("user", "passwd", "--password-stdin", input=f"{PASSWORD}\nshort\n")
     assert result.exit_code == 2
     assert result.stderr == "Error: invalid input\n  password: must be at least 10 characters\n"
 
@@ -671,3 +671,94 @@ def test_13_9_the_name_part_rule_folds_case_and_short_parts_only_match_whole(cli
     )
     # A one- or two-letter name part forbids only itself, not every password holding it.
     assert _create(cli, "al@example.com", name="Al", password="all-alone-now").exit_code == 0
+
+
+# --- passwd needs the current password (issue 13 item 5) ----------------------------------
+
+
+def _can_log_in(cli, email, password):
+    from moviecli.services import auth
+
+    result = cli("login", email, "--password-stdin", input=password + "\n")
+    if result.exit_code == 0:
+        auth.remove_token_file()
+    return result.exit_code == 0
+
+
+def test_13_5_passwd_needs_the_current_password(cli, bob, login_as, monkeypatch):
+    login_as(bob)
+    alone = cli("user", "passwd", "--password-stdin", input="a-new-password\n")
+    assert alone.exit_code == 2
+    assert alone.stderr == (
+        "Error: --password-stdin needs two lines for your own password: "
+        "the current one, then the new one\n"
+    )
+    wrong = cli("user", "passwd", "--password-stdin", input="not-my-password\na-new-password\n")
+    assert wrong.exit_code == 4
+    assert wrong.stderr == (
+        "Error: wrong current password (4 tries left before a 10-minute lock)\n"
+    )
+    monkeypatch.delenv("MOVIECLI_TOKEN")
+    assert _can_log_in(cli, "bob@example.com", PASSWORD)  # nothing changed
+    assert not _can_log_in(cli, "bob@example.com", "a-new-password")
+
+    login_as(bob)
+    right = cli("user", "passwd", "--password-stdin", input=f"{PASSWORD}\na-new-password\n")
+    assert right.exit_code == 0, right.stderr
+    monkeypatch.delenv("MOVIECLI_TOKEN")
+    assert _can_log_in(cli, "bob@example.com", "a-new-password")
+
+
+def test_13_5_guessing_the_current_password_locks_the_account(cli, bob, login_as):
+    login_as(bob)
+    for _ in range(4):
+        guess = cli("user", "passwd", "--password-stdin", input="a-guess-0000\na-new-password\n")
+        assert guess.exit_code == 4
+    fifth = cli("user", "passwd", "--password-stdin", input="a-guess-0000\na-new-password\n")
+    assert fifth.exit_code == 4
+    assert fifth.stderr.startswith("Error: account locked until ")
+    right = cli("user", "passwd", "--password-stdin", input=f"{PASSWORD}\na-new-password\n")
+    assert right.exit_code == 4
+    assert right.stderr.startswith("Error: account locked until ")
+
+
+def test_13_5_an_admin_sets_another_users_password_without_it(
+    cli, admin, bob, login_as, monkeypatch
+):
+    result = cli("user", "passwd", "bob@example.com", "--password-stdin", input="a-fresh-secret\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "Password of bob@example.com changed; signed out 1 login(s).\n"
+    login_as(bob)  # the token Bob had is revoked
+    assert cli("whoami").exit_code == 4
+    monkeypatch.delenv("MOVIECLI_TOKEN")
+    assert _can_log_in(cli, "bob@example.com", "a-fresh-secret")
+    # The password rules hold for it too.
+    login_as(admin)
+    weak = cli("user", "passwd", "bob@example.com", "--password-stdin", input="bob-bob-bob\n")
+    assert weak.exit_code == 2
+    assert weak.stderr == (
+        "Error: invalid input\n  password: must not contain the name part of the email address\n"
+    )
+
+
+def test_13_5_a_user_cannot_set_another_users_password(cli, bob, carol, login_as):
+    login_as(bob)
+    result = cli("user", "passwd", "carol@example.com", "--password-stdin", input="x-y-z-w-v-u\n")
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: only carol@example.com or an admin can change this user's password\n"
+    )
+
+
+def test_13_5_logout_revokes_the_token_in_the_database(cli, bob, home, monkeypatch):
+    login = cli("login", "bob@example.com", "--password-stdin", input=PASSWORD + "\n")
+    assert login.exit_code == 0
+    copy = (home / "token").read_text()
+    assert cli("logout").stdout == "Logged out.\n"
+    (home / "token").write_text(copy)
+    (home / "token").chmod(0o600)
+    stolen = cli("whoami")
+    assert stolen.exit_code == 4
+    assert stolen.stderr == (
+        "Error: not logged in: the saved login is no longer valid (run moviecli login)\n"
+    )

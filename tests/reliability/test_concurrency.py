@@ -100,6 +100,7 @@ def insert_users(database: Any, n: int) -> list[str]:
         {
             "id": new_id(),
             "email": f"crew{n}@example.com",
+            "email_key": f"crew{n}@example.com",
             "name": f"Crew {n}",
             "role": "user",
             "preferences": {},

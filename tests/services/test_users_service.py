@@ -108,7 +108,7 @@ def test_duplicate_email_is_a_conflict_whatever_the_case(database, team):
 
 
 def test_the_database_enforces_unique_emails_too(database, team):
-    # The race the service check cannot see: the unique index on lower(email) catches it.
+    # The race the service check cannot see: the unique index on email_key catches it.
     with database.write() as session:
         session.add(
             User(

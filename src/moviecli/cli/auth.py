@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import typer
 
 from moviecli import render
@@ -14,6 +17,11 @@ from moviecli.cli.env import (
     read_secret_from_stdin,
     stdin_is_terminal,
 )
+from moviecli.errors import AuthError
+
+if TYPE_CHECKING:
+    from moviecli.models import User
+    from moviecli.storage.db import Database
 
 PasswordStdin = typer.Option(
     False, "--password-stdin", help="Read the password from the first line of stdin."
@@ -114,15 +122,38 @@ def login(
     from moviecli.services import auth, users
 
     email = email or ask_text("Email:", flag="EMAIL")
-    password = read_secret_from_stdin() if password_stdin else ask_password("Password:")
     database = env.database()
-    user, token = auth.login(database, email, password)
+    if password_stdin:
+        user, token = auth.login(database, email, read_secret_from_stdin())
+    else:
+        user, token = _login_at_the_terminal(database, email)
     path = auth.write_token(token)
     if json_out:
         with database.session() as session:
             render.print_json(users.public(session, user))
         return
     render.say(f"Logged in as {user.name} <{user.email}> (token saved to {path})", quiet=env.quiet)
+
+
+PASSWORD_PROMPTS = 3
+
+
+def _login_at_the_terminal(database: Database, email: str) -> tuple[User, str]:
+    """Ask again after a wrong password (up to 3 times), saying how many tries are left
+    before the account is locked."""
+    from moviecli.services import auth
+
+    lock = f"{auth.LOCKOUT.seconds // 60}-minute lock"
+    for attempt in range(1, PASSWORD_PROMPTS + 1):
+        password = ask_password("Password:")
+        try:
+            return auth.login(database, email, password)
+        except auth.LoginFailed as exc:
+            left = f"{exc.tries_left} {'try' if exc.tries_left == 1 else 'tries'} left"
+            if attempt == PASSWORD_PROMPTS:
+                raise AuthError(str(exc), hint=f"{left} before a {lock}") from exc
+            sys.stderr.write(f"Wrong email or password; {left} before a {lock}.\n")
+    raise AssertionError("unreachable")
 
 
 def logout() -> None:

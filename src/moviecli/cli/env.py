@@ -92,6 +92,14 @@ def read_secret_from_stdin() -> str:
     return value
 
 
+def read_secrets_from_stdin(count: int, what: str) -> list[str]:
+    """``count`` lines of stdin, none empty (a missing one is exit 2 saying ``what``)."""
+    values = [sys.stdin.readline().rstrip("\r\n") for _ in range(count)]
+    if not all(values):
+        raise UsageError(f"--password-stdin needs {what}")
+    return values
+
+
 def ask_password(prompt: str, *, confirm: bool = False, flag: str = "--password-stdin") -> str:
     """Prompt on a terminal; without one, the flag is required (exit 2 naming it)."""
     if not stdin_is_terminal():

@@ -18,6 +18,7 @@ from moviecli.cli.env import (
     confirm,
     env,
     read_secret_from_stdin,
+    read_secrets_from_stdin,
 )
 from moviecli.enums import ROLES, TIERS, completer
 
@@ -234,26 +235,74 @@ def delete(
 
 @app.command("passwd")
 def passwd(
+    user: str | None = typer.Argument(
+        None, metavar="[USER]", help="Admins: another user's email or id (default: you)."
+    ),
     password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the new password from stdin."
+        False,
+        "--password-stdin",
+        help="Read the passwords from stdin: for your own, two lines (the current password, "
+        "then the new one); for another user's (admin), one line (the new password).",
     ),
 ) -> None:
-    """Change your password; your other logins are signed out."""
+    """Change your password (the current one is asked first), or, as an admin, another
+    user's (no current password needed). Every other login of that user is signed out."""
     from moviecli.services import auth, users
 
-    if not password_stdin:
-        with acting():  # not logged in: say so before asking for a password
-            pass
-    password = (
-        read_secret_from_stdin() if password_stdin else ask_password("New password:", confirm=True)
+    with acting() as (session, actor):  # not logged in: say so before asking for anything
+        target = users.password_target(session, actor, user)
+    own = target.id == actor.id
+    current = None
+    if password_stdin:
+        if own:
+            current, password = read_secrets_from_stdin(
+                2, "two lines for your own password: the current one, then the new one"
+            )
+        else:
+            password = read_secret_from_stdin()
+    else:
+        if own:
+            current = ask_password("Current password:")
+        password = ask_password("New password:", confirm=True)
+    token = auth.read_token() if own else None
+    revoked = users.set_password(
+        env.database(),
+        actor,
+        target.id,
+        password,
+        current=current,
+        keep_token_hash=auth.token_hash(token) if token else None,
     )
-    token = auth.read_token()
-    with acting(write=True) as (session, actor):
-        revoked = users.change_password(
-            session, actor, password, keep_token_hash=auth.token_hash(token) if token else None
-        )
-    suffix = f"; signed out {revoked} other login(s)" if revoked else ""
-    render.say(f"Password changed{suffix}.", quiet=env.quiet)
+    whose = "Password" if own else f"Password of {target.email}"
+    others = "other " if own else ""
+    suffix = f"; signed out {revoked} {others}login(s)" if revoked else ""
+    render.say(f"{whose} changed{suffix}.", quiet=env.quiet)
+
+
+@app.command("unlock")
+def unlock(
+    user: str = typer.Argument(..., metavar="USER", help="Email (or id, without --local)."),
+    local: bool = typer.Option(
+        False,
+        "--local",
+        help="Without logging in, on a local SQLite database you can write: for the only "
+        "admin, locked out. Not on PostgreSQL (another admin unlocks there).",
+    ),
+) -> None:
+    """Lift a user's login lock (5 failed logins lock an account for 10 minutes): admin."""
+    from moviecli.services import users
+
+    if local:
+        target, was_locked = users.unlock_local(env.database(), user)
+    else:
+        with acting(write=True) as (session, actor):
+            target, was_locked = users.unlock_user(session, actor, user)
+    render.say(
+        f"Unlocked {target.email}: they can log in again."
+        if was_locked
+        else f"{target.email} was not locked; failed logins reset.",
+        quiet=env.quiet,
+    )
 
 
 @prefs_app.callback()

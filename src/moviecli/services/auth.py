@@ -15,13 +15,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from moviecli import config
 from moviecli.errors import AuthError, NotLoggedIn
-from moviecli.models import LoginToken, User, utcnow
+from moviecli.models import LoginFailure, LoginToken, User, utcnow
 from moviecli.services.passwords import verify_password
+from moviecli.services.resolve import user_by_email
 from moviecli.storage.db import Database, lock_row
+from moviecli.text import fold
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=10)
@@ -86,51 +89,89 @@ def current_user(session: Session) -> User:
     return user
 
 
-def login(db: Database, email: str, password: str, *, days: int | None = None) -> tuple[User, str]:
-    """Check the password and create a token. Failures are counted in their own commit.
+class LoginFailed(AuthError):
+    """A wrong email or password; ``tries_left`` before the account is locked."""
 
-    The KDF runs outside any write transaction, so a login never holds the write lock
-    for the time of a hash.
-    """
-    with db.session() as session:
-        user = session.exec(
-            select(User).where(sa.func.lower(User.email) == email.strip().lower())
-        ).first()
-    if user is None:
-        # The same answer, and about the same time, as a wrong password: logins do not
-        # reveal who has an account.
-        verify_password(password, _DUMMY_HASH)
-        raise AuthError("wrong email or password")
-    if user.deleted_at is None:
-        _check_can_log_in(user)
-    good = verify_password(password, user.password_hash)
-    if not good and user.deleted_at is not None:
-        raise AuthError("wrong email or password")
-    with db.write() as session:
-        locked_user = lock_row(session, User, user.id)
-        assert locked_user is not None
-        user = locked_user
-        _check_can_log_in(user)
-        now = utcnow()
-        if not good:
-            user.failed_logins += 1
-            locked = user.failed_logins >= MAX_FAILED_LOGINS
-            if locked:
-                user.failed_logins = 0
-                user.locked_until = now + LOCKOUT
-            session.add(user)
-            session.commit()  # the counter must outlive the failed command
-            if locked:
-                raise AuthError(
-                    f"account locked until {now + LOCKOUT:%H:%M} UTC",
-                    hint=f"{MAX_FAILED_LOGINS} failed logins in a row",
-                )
-            raise AuthError("wrong email or password")
-        user.failed_logins = 0
-        user.locked_until = None
-        session.add(user)
-        token = issue_token(session, user, days=days)
+    def __init__(self, tries_left: int) -> None:
+        super().__init__("wrong email or password")
+        self.tries_left = tries_left
+
+
+def login(db: Database, email: str, password: str, *, days: int | None = None) -> tuple[User, str]:
+    """Check the password and create a token. Failures are counted in their own commit."""
+    user, token = _attempt(db, email, password, days=days, issue=True)
+    assert token is not None
     return user, token
+
+
+def check_password_of(db: Database, user: User, password: str) -> None:
+    """The password of ``user`` (e.g. the current one, before ``user passwd`` changes it),
+    checked and counted as a login is: wrong guesses lock the account the same way."""
+    _attempt(db, user.email, password, days=None, issue=False)
+
+
+def _attempt(
+    db: Database, email: str, password: str, *, days: int | None, issue: bool
+) -> tuple[User, str | None]:
+    """One login attempt: the same work and the same answers whether the email has an
+    account or not, before and after the lock (logins do not reveal who has an account).
+
+    The KDF runs once on every path, outside any write transaction (a login never holds
+    the write lock for the time of a hash); then one write transaction counts the
+    failure or resets the count. Failures of an email no (live) account has are counted
+    in ``login_failures`` under its fold key, so that it locks after as many failures.
+    """
+    key = fold(email.strip())
+    with db.session() as session:
+        found = user_by_email(session, email)
+    user = found if found is not None and found.deleted_at is None else None
+    good = verify_password(password, found.password_hash if found is not None else _DUMMY_HASH)
+    with db.write() as session:
+        now = utcnow()
+        row: User | LoginFailure | None
+        if user is not None:
+            row = lock_row(session, User, user.id)
+            assert row is not None
+        else:
+            row = session.get(LoginFailure, key, with_for_update=True, populate_existing=True)
+            if row is None:
+                row = LoginFailure(email_key=key)
+        if row.locked_until is not None and row.locked_until > now:
+            raise AuthError(
+                f"account locked until {row.locked_until:%H:%M} UTC",
+                hint="too many failed logins; try again later",
+            )
+        if good and isinstance(row, User):
+            row.failed_logins = 0
+            row.locked_until = None
+            session.add(row)
+            return row, issue_token(session, row, days=days) if issue else None
+        if good:  # the right password of a deleted account
+            raise AuthError("this account has been deleted")
+        row.failed_logins += 1
+        locked = row.failed_logins >= MAX_FAILED_LOGINS
+        if locked:
+            row.failed_logins = 0
+            row.locked_until = now + LOCKOUT
+        if isinstance(row, LoginFailure):
+            row.updated_at = now
+            # A row whose lock has passed says what no row says: forget it.
+            session.execute(
+                sa.delete(LoginFailure).where(
+                    col(LoginFailure.failed_logins) == 0, col(LoginFailure.locked_until) <= now
+                )
+            )
+        session.add(row)
+        try:
+            session.commit()  # the counter must outlive the failed command
+        except IntegrityError as exc:  # another process counted this email's first failure
+            raise LoginFailed(MAX_FAILED_LOGINS - 1) from exc
+        if locked:
+            raise AuthError(
+                f"account locked until {now + LOCKOUT:%H:%M} UTC",
+                hint=f"{MAX_FAILED_LOGINS} failed logins in a row",
+            )
+        raise LoginFailed(MAX_FAILED_LOGINS - row.failed_logins)
 
 
 def issue_token(session: Session, user: User, *, days: int | None = None) -> str:
@@ -156,16 +197,6 @@ def issue_token(session: Session, user: User, *, days: int | None = None) -> str
 
 # A hash of a random password, verified against when the email is unknown.
 _DUMMY_HASH = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
-
-
-def _check_can_log_in(user: User) -> None:
-    if user.deleted_at is not None:
-        raise AuthError("this account has been deleted")
-    if user.locked_until is not None and user.locked_until > utcnow():
-        raise AuthError(
-            f"account locked until {user.locked_until:%H:%M} UTC",
-            hint="too many failed logins; try again later",
-        )
 
 
 def logout(db: Database) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from moviecli.errors import StorageError, UsageError
+from moviecli.errors import Conflict, StorageError, UsageError
 from moviecli.models import utcnow
 from moviecli.storage import schema
 from moviecli.storage.db import Database, storage_error
@@ -65,6 +65,15 @@ def upgrade(db: Database, *, backup: bool = True) -> UpgradeResult:
             conn.commit()
     except sa.exc.DBAPIError as exc:
         raise storage_error(exc, db) from exc
+    except Exception as exc:
+        # A migration that finds data it cannot carry over says so; its transaction is
+        # rolled back, so the database is as it was and the backup of it is not needed.
+        message = getattr(exc, "moviecli_message", None)
+        if message is None:
+            raise
+        if backup_path is not None:
+            backup_path.unlink(missing_ok=True)
+        raise Conflict(message, hint=getattr(exc, "moviecli_hint", None)) from exc
     return UpgradeResult(before, schema.HEAD, backup_path)
 
 

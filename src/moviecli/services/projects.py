@@ -47,6 +47,7 @@ from moviecli.services.pagination import Page, check_page, paginate
 from moviecli.services.resolve import MIN_PREFIX
 from moviecli.services.users import resolve_user
 from moviecli.storage.db import lock_row
+from moviecli.text import fold
 
 SORTS = {"updated", "created", "title", "progress"}
 
@@ -125,7 +126,7 @@ def _title_taken(
     session: Session, owner_id: str, title: str, actor: User, *, except_id: str | None = None
 ) -> None:
     stmt = select(Project.id).where(
-        col(Project.created_by) == owner_id, sa.func.lower(Project.title) == title.lower()
+        col(Project.created_by) == owner_id, col(Project.title_key) == fold(title)
     )
     if except_id:
         stmt = stmt.where(col(Project.id) != except_id)
@@ -241,7 +242,7 @@ def resolve(session: Session, actor: User, ref: str) -> Project:
         return exact
     by_title = session.exec(
         select(Project)
-        .where(sa.func.lower(Project.title) == ref.lower(), visible)
+        .where(col(Project.title_key) == fold(ref), visible)
         .order_by(col(Project.created_at))
         .limit(10)
     ).all()
@@ -404,7 +405,7 @@ def list_projects(
     orders: dict[str, list[Any]] = {
         "updated": [col(Project.updated_at).desc()],
         "created": [col(Project.created_at).desc()],
-        "title": [sa.func.lower(Project.title)],
+        "title": [col(Project.title_key)],
         "progress": [col(Project.overall_progress).desc(), col(Project.updated_at).desc()],
     }
     order = orders[sort]
@@ -641,7 +642,7 @@ def update(
         raise ValidationFailed(problems)
     if "title" in given:
         given["title"] = given["title"].strip()
-        if given["title"].lower() != project.title.lower():
+        if fold(given["title"]) != project.title_key:
             _title_taken(session, project.created_by, given["title"], actor, except_id=project.id)
     if "description" in given:
         given["description"] = given["description"].strip()

@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from moviecli.errors import Ambiguous, NotFound, UsageError
 from moviecli.models import User
+from moviecli.text import fold
 
 T = TypeVar("T")
 
@@ -65,6 +66,5 @@ def _describe(row: Any) -> str:
 
 
 def user_by_email(session: Session, email: str) -> User | None:
-    return session.exec(
-        select(User).where(sa.func.lower(User.email) == email.strip().lower())
-    ).first()
+    """The user whose email folds (NFKC + casefold) to the same key as ``email``."""
+    return session.exec(select(User).where(col(User.email_key) == fold(email.strip()))).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -13,13 +14,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from moviecli.enums import AUDIENCES, GENRES, ROLES, TIERS
-from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
-from moviecli.models import ActiveProject, LoginToken, User, UserPublic, UserRef, utcnow
+from moviecli.errors import (
+    AuthError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    ValidationFailed,
+)
+from moviecli.models import (
+    ActiveProject,
+    LoginFailure,
+    LoginToken,
+    User,
+    UserPublic,
+    UserRef,
+    utcnow,
+)
 from moviecli.services import access, limits
 from moviecli.services.pagination import Page, paginate
 from moviecli.services.passwords import hash_password
 from moviecli.services.resolve import by_id_or_prefix, user_by_email
-from moviecli.storage.db import lock_row
+from moviecli.storage.db import Database, lock_row
 from moviecli.text import fold
 
 MIN_PASSWORD = 10
@@ -224,7 +240,7 @@ def update_user(session: Session, actor: User, ref: str | None, changes: UserCha
         raise UsageError("nothing to change", hint="pass --name, --email, --role, --tier, …")
     if problems:
         raise ValidationFailed(problems)
-    if email is not None and email.lower() != user.email.lower():
+    if email is not None and fold(email) != user.email_key:
         _email_taken(session, email, except_id=user.id)
     if changes.role is not None and changes.role != "admin" and user.role == "admin":
         _keep_one_admin(session, user)
@@ -295,12 +311,61 @@ def delete_user(session: Session, actor: User, ref: str) -> User:
     return user
 
 
-def change_password(
-    session: Session, actor: User, password: str, *, keep_token_hash: str | None = None
+def password_target(session: Session, actor: User, ref: str | None) -> User:
+    """Whose password ``user passwd [USER]`` sets: yours, or (admins) anyone's."""
+    user = actor if ref is None else resolve_user(session, actor, ref)
+    access.require_self_or_admin(actor, user, "change this user's password")
+    if user.deleted_at is not None:
+        raise Conflict(f"user {user.email} is deleted")
+    return user
+
+
+def set_password(
+    db: Database,
+    actor: User,
+    target_id: str,
+    password: str,
+    *,
+    current: str | None = None,
+    keep_token_hash: str | None = None,
 ) -> int:
-    """Set the actor's password and log out their other sessions; returns how many."""
-    user = lock_row(session, User, actor.id)
-    assert user is not None
+    """Set a user's password; returns how many of their logins were signed out.
+
+    Your own password needs the current one (checked and counted as a login is, so a
+    stolen token cannot guess it either); your other logins are signed out, this one
+    (``keep_token_hash``) is kept. An admin setting another user's password needs none,
+    and signs out every login of that user.
+    """
+    from moviecli.services import auth
+
+    with db.session() as session:
+        target = password_target(session, actor, target_id)
+    check_password(password, target.email)
+    own = target.id == actor.id
+    if own:
+        if current is None:
+            raise UsageError("your current password is needed to change it")
+        try:
+            auth.check_password_of(db, target, current)
+        except auth.LoginFailed as exc:
+            raise AuthError(
+                "wrong current password",
+                hint=f"{exc.tries_left} tries left before a "
+                f"{auth.LOCKOUT.seconds // 60}-minute lock",
+            ) from exc
+    with db.write() as session:
+        return change_password(
+            session, target, password, keep_token_hash=keep_token_hash if own else None
+        )
+
+
+def change_password(
+    session: Session, user: User, password: str, *, keep_token_hash: str | None = None
+) -> int:
+    """Store ``user``'s new password and sign out their logins but ``keep_token_hash``."""
+    locked = lock_row(session, User, user.id)
+    assert locked is not None
+    user = locked
     check_password(password, user.email)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -311,6 +376,42 @@ def change_password(
     if keep_token_hash:
         stmt = stmt.where(col(LoginToken.token_hash) != keep_token_hash)
     return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def unlock_user(session: Session, actor: User, ref: str) -> tuple[User, bool]:
+    """Lift the login lock of a user (admin); whether there was one (or failures)."""
+    access.require_admin(actor, "unlock users")
+    return _unlock(session, resolve_user(session, actor, ref))
+
+
+def unlock_local(db: Database, email: str) -> tuple[User, bool]:
+    """``user unlock EMAIL --local``: the only admin, locked out of a local SQLite
+    database, needs no login, only write access to the database file (whoever can write
+    it holds its data anyway). PostgreSQL has accounts of its own: another admin unlocks."""
+    path = db.sqlite_path
+    if path is None:
+        raise UsageError(
+            "--local works on a local SQLite database only",
+            hint="on PostgreSQL another admin runs moviecli user unlock EMAIL",
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionDenied(f"--local needs write access to {path}")
+    with db.write() as session:
+        user = user_by_email(session, email)
+        if user is None:
+            raise NotFound(f"user {email.strip()!r} not found")
+        return _unlock(session, user)
+
+
+def _unlock(session: Session, user: User) -> tuple[User, bool]:
+    locked = lock_row(session, User, user.id)
+    assert locked is not None
+    was_locked = locked.locked_until is not None and locked.locked_until > utcnow()
+    locked.failed_logins = 0
+    locked.locked_until = None
+    session.add(locked)
+    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.email_key) == locked.email_key))
+    return locked, was_locked
 
 
 # --- preferences -------------------------------------------------------------------------

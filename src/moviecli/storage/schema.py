@@ -4,7 +4,7 @@ Every command compares the database's ``alembic_version`` with ``HEAD`` in one q
 a test checks that this list matches the migration scripts.
 """
 
-REVISIONS: tuple[str, ...] = ("0001_initial", "0002_story_revisions")
+REVISIONS: tuple[str, ...] = ("0001_initial", "0002_story_revisions", "0003_fold_keys")
 HEAD = REVISIONS[-1]
 
 

@@ -20,6 +20,7 @@ from moviecli.services.apply.plan import EMBEDDED_COLUMNS
 from moviecli.services.apply.plan_story import implied_status
 from moviecli.services.resolve import user_by_email
 from moviecli.storage.db import Database
+from moviecli.text import fold
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -264,7 +265,7 @@ def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Pr
         if item.action == "create":
             session.add(
                 ProjectCollaborator(
-                    project_id=project.id, user_id=project_plan.collaborator_ids[item.name.lower()]
+                    project_id=project.id, user_id=project_plan.collaborator_ids[fold(item.name)]
                 )
             )
         elif item.action == "remove":

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from moviecli.models import Media, Project, ProjectCollaborator, StyleReference, User
@@ -56,7 +55,7 @@ def _project_entry(session: Session, project: Project) -> dict[str, Any]:
         select(User.email)
         .join(ProjectCollaborator, col(ProjectCollaborator.user_id) == User.id)
         .where(col(ProjectCollaborator.project_id) == project.id)
-        .order_by(sa.func.lower(User.email))
+        .order_by(col(User.email_key))
     ).all()
     entry["collaborators"] = list(emails)
     entry["projectSettings"] = {

@@ -29,6 +29,7 @@ from moviecli.services.apply.parse import read_file
 from moviecli.services.apply.plan_story import plan_progress, plan_story
 from moviecli.services.apply.validate import Checker, MediaEntry, ProjectEntry
 from moviecli.services.resolve import user_by_email
+from moviecli.text import fold
 
 
 def load(session: Session, actor: User, path: Path, *, data: dict[str, Any] | None = None) -> Plan:
@@ -54,11 +55,11 @@ def plan_entries(
     problems = dict(problems or {})
     limits: dict[str, str] = {}
     owned = {
-        p.title.lower(): p
+        p.title_key: p
         for p in session.exec(select(Project).where(col(Project.created_by) == actor.id)).all()
     }
     plans = [
-        _plan_project(session, actor, entry, owned.get(entry.title.lower()), problems, limits)
+        _plan_project(session, actor, entry, owned.get(fold(entry.title)), problems, limits)
         for entry in entries
     ]
     to_create = sum(p.action == "create" for p in plans)
@@ -71,9 +72,7 @@ def plan_entries(
         )
     _raise_problems(problems, limits)
     in_file = {p.project_id for p in plans}
-    kept = sorted(
-        (p for p in owned.values() if p.id not in in_file), key=lambda p: p.title.lower()
-    )
+    kept = sorted((p for p in owned.values() if p.id not in in_file), key=lambda p: p.title_key)
     return Plan(plans, kept)
 
 
@@ -192,7 +191,7 @@ def _plan_collaborators(
             .join(ProjectCollaborator, col(ProjectCollaborator.user_id) == User.id)
             .where(col(ProjectCollaborator.project_id) == existing.id)
         ).all():
-            current[user.email.lower()] = user.email
+            current[user.email_key] = user.email
     if entry.collaborators is None:
         project_plan.items += [
             ItemPlan("collaborator", email, "kept") for email in current.values()
@@ -207,8 +206,8 @@ def _plan_collaborators(
         elif person.id == actor.id:
             problems.setdefault(place, "you create the project; you need not collaborate on it")
         else:
-            wanted[person.email.lower()] = person.email
-            project_plan.collaborator_ids[person.email.lower()] = person.id
+            wanted[person.email_key] = person.email
+            project_plan.collaborator_ids[person.email_key] = person.id
     for key, email in wanted.items():
         project_plan.items.append(
             ItemPlan("collaborator", email, "unchanged" if key in current else "create")

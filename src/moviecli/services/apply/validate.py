@@ -9,6 +9,7 @@ from typing import Any
 
 from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, VISIBILITIES
 from moviecli.services import projects
+from moviecli.text import fold
 
 PROJECT_KEYS = {
     "title",
@@ -163,7 +164,7 @@ class Checker:
                 self.problem(place, "must be a table")
                 continue
             entry = self.project(place, item)
-            key = entry.title.lower()
+            key = fold(entry.title)
             if key in seen:
                 self.problem(f"{place}.title", f"{entry.title!r} is also {seen[key]}'s title")
             seen.setdefault(key, place)
