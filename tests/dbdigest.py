@@ -14,6 +14,7 @@ from typing import Any
 OUTLIVES_FAILURE: dict[str, set[str]] = {
     "users": {"failed_logins", "locked_until"},
     "login_tokens": {"*"},
+    "login_failures": {"*"},  # failed logins of emails no account has, counted alike
 }
 
 
