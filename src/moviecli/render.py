@@ -97,8 +97,11 @@ def jsonable(obj: Any) -> Any:
 
 
 def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+    """The models' alias generator (models.PublicModel), so a dataclass printed here and
+    its schema (cli/schema_cmd.py builds it on PublicModel) name fields alike."""
+    from pydantic.alias_generators import to_camel
+
+    return to_camel(name)
 
 
 def iso(value: datetime) -> str:
