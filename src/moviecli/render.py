@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
@@ -374,6 +375,48 @@ def page_caption(total: int, page: int, limit: int, noun: str) -> str | None:
     if total <= limit and page == 1:
         return None
     return f"page {page} of {pages} ({total} {noun}; --page N for more)"
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+# progress(phase, advance, total): ``advance`` more of ``total`` done in ``phase``
+ProgressFn = Callable[[str, int, int], None]
+
+
+def shows_progress(*, quiet: bool = False, json_out: bool = False) -> bool:
+    """Progress is drawn for a person watching a terminal: not with -q or --json, and not
+    when stdout or stderr is piped or redirected."""
+    return not (quiet or json_out) and sys.stderr.isatty() and sys.stdout.isatty()
+
+
+@contextmanager
+def progress(*, quiet: bool = False, json_out: bool = False) -> Iterator[ProgressFn | None]:
+    """The one progress display of long commands: a rich bar per phase on stderr, gone
+    when the work is done; ``None`` (nothing drawn) where :func:`shows_progress` says no.
+
+    Services take the callback and call it as the work goes; ``total`` may change from
+    one call to the next (the bar follows)."""
+    if not shows_progress(quiet=quiet, json_out=json_out):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, advance: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(visible(phase), total=total)
+        bar.update(tasks[phase], advance=advance, total=total)
+
+    with bar:
+        yield update
 
 
 # --- messages ----------------------------------------------------------------------------------

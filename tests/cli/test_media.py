@@ -749,22 +749,24 @@ def test_history_through_a_public_version_hides_private_ones(
 
 def test_progress_bar_only_on_a_terminal_and_not_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
+    import sys
 
-    from moviecli.cli import media as media_cli
-    from moviecli.cli.env import env
+    from moviecli import render
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(env, "quiet", False)
-    assert media_cli._progress_bar() == (None, None)  # pytest's stderr is no terminal
+    with render.progress() as progress:
+        assert progress is None  # pytest's stderr is no terminal
     terminal = Terminal()
-    monkeypatch.setattr(media_cli.sys, "stderr", terminal)
-    bar, progress = media_cli._progress_bar()
-    assert bar is not None and progress is not None
-    with bar:
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with render.progress() as progress:
+        assert progress is not None
         progress("checking", 1, 2)
         progress("checking", 1, 2)
-    monkeypatch.setattr(env, "quiet", True)
-    assert media_cli._progress_bar() == (None, None)
+    assert "checking" in terminal.getvalue()
+    for silent in ({"quiet": True}, {"json_out": True}):
+        with render.progress(**silent) as progress:
+            assert progress is None

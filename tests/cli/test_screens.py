@@ -272,3 +272,77 @@ def test_14_4_media_search_highlights_matches(cli, heist, terminal):
     assert re.search(HIGHLIGHTED.format("Neon"), result.stdout), result.stdout
     assert re.search(HIGHLIGHTED.format("harbor"), result.stdout)
     assert not re.search(HIGHLIGHTED.format("rain"), result.stdout)
+
+
+# --- item 5: progress on a terminal, silent otherwise -------------------------------------------
+
+BAR = "━"  # what rich's progress bar draws
+
+
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    from tests.ptyhelp import Terminal
+
+    term = Terminal(*args, columns=100)
+    code = term.finish(timeout=120)
+    return code, term.raw.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def pictures(tmp_path: Path) -> list[str]:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    return [str(mf.png(folder / f"shot-{n:02d}.png", seed=n)) for n in range(12)]
+
+
+def test_14_5_media_add_shows_progress_on_a_terminal_only(cli, cli_process, admin, pictures):
+    new_project(cli, "Shots")
+    code, screen = on_a_terminal("media", "add", "Shots", *pictures[:6], "--type", "storyboard")
+    assert code == 0, screen
+    assert BAR in screen and "6/6" in screen
+    assert "6 added to 'Shots'" in screen
+    quiet = ("-q", "media", "add", "Shots", *pictures[6:8], "--type", "storyboard")
+    code, screen = on_a_terminal(*quiet)
+    assert code == 0, screen
+    assert BAR not in screen
+    code, screen = on_a_terminal(
+        "media", "add", "Shots", *pictures[8:10], "--type", "storyboard", "--json"
+    )
+    assert code == 0, screen
+    assert BAR not in screen
+    piped = cli_process("media", "add", "Shots", *pictures[10:], "--type", "storyboard")
+    assert piped.exit_code == 0, piped.stderr
+    assert BAR not in piped.stderr + piped.stdout
+
+
+def test_14_5_embed_export_backup_and_apply_show_progress(cli, admin, pictures, tmp_path):
+    new_project(cli, "Shots")
+    added = cli("media", "add", "Shots", *pictures[:4], "--type", "storyboard", "--no-embed")
+    assert added.exit_code == 0, added.stderr
+
+    code, screen = on_a_terminal("media", "embed", "--pending")
+    assert code == 0, screen
+    assert BAR in screen and "Embedded 4 media" in screen
+
+    exported = tmp_path / "out"
+    code, screen = on_a_terminal(
+        "project", "export", "Shots", "--with-media", str(exported / "media"),
+        "-o", str(exported / "shots.toml"),
+    )  # fmt: skip
+    assert code == 0, screen
+    assert BAR in screen and "copying" in screen and "4/4" in screen
+
+    code, screen = on_a_terminal("db", "backup", str(tmp_path / "copy.db"))
+    assert code == 0, screen
+    assert BAR in screen and "copying" in screen
+    code, screen = on_a_terminal("-q", "db", "backup", str(tmp_path / "quiet.db"))
+    assert code == 0 and BAR not in screen
+
+    apply_file = tmp_path / "apply.toml"
+    lines = ["[[project]]", 'title = "Applied"', 'genre = "drama"', "episodeCount = 2"]
+    for path in pictures[4:9]:
+        lines += ["[[project.media]]", f'file = "{path}"', 'mediaType = "storyboard"']
+    apply_file.write_text("\n".join(lines) + "\n")
+    code, screen = on_a_terminal("apply", str(apply_file))
+    assert code == 0, screen
+    assert BAR in screen and "5/5" in screen
+    assert cli("media", "list", "Applied", "--json").json()["total"] == 5

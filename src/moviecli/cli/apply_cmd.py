@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,8 @@ def apply(
     with acting() as (session, actor):
         plan = service.load(session, actor, file, data=data)
     if not dry_run and plan.changed:
-        service.embed_plan(plan)
-        for project_plan in plan.projects:
-            if project_plan.changed:
-                project_plan.project_id = service.apply_project(
-                    env.database(), actor, project_plan
-                )
+        with render.progress(quiet=env.quiet, json_out=json_out) as progress:
+            _apply(plan, actor, progress)
     if json_out:
         render.print_json(
             {
@@ -82,6 +79,26 @@ def apply(
         render.note(
             f"Applied {sum(p.changed for p in plan.projects)} project(s).", quiet=env.quiet
         )
+
+
+def _apply(plan: Any, actor: Any, progress: render.ProgressFn | None) -> None:
+    """Embed, then apply each changed project, drawing progress when there is a display."""
+    from moviecli.services import apply as service
+
+    texts, records = service.embed_count(plan), service.files_count(plan)
+    projects = sum(1 for p in plan.projects if p.changed)
+
+    def tick(phase: str, total: int) -> Callable[[int], None] | None:
+        return (lambda n: progress(phase, n, total)) if progress else None
+
+    service.embed_plan(plan, progress=tick("embedding", texts) if texts else None)
+    for project_plan in plan.projects:
+        if project_plan.changed:
+            project_plan.project_id = service.apply_project(
+                env.database(), actor, project_plan, progress=tick("media", records)
+            )
+            if progress:
+                progress("projects", 1, projects)
 
 
 def _change_line(indent: str, change: Any, action: str) -> str:

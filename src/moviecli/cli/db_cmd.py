@@ -162,7 +162,8 @@ def backup(
     """Copy the SQLite database safely while it is in use (PostgreSQL: use pg_dump)."""
     from moviecli.services import dbadmin
 
-    written = dbadmin.backup_sqlite(env.database(), dest)
+    with render.progress(quiet=env.quiet, json_out=json_out) as progress:
+        written = dbadmin.backup_sqlite(env.database(), dest, progress=progress)
     if json_out:
         render.print_json({"backup": str(written)})
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,36 +54,10 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _with_progress(work: Callable[[Progress | None], T]) -> T:
-    """Run ``work`` with a progress callback drawing a bar (on a terminal), else None."""
-    bar, progress = _progress_bar()
-    if bar is None:
-        return work(None)
-    with bar:
+def _with_progress(work: Callable[[Progress | None], T], *, json_out: bool = False) -> T:
+    """Run ``work`` with the progress callback of :func:`render.progress` (or None)."""
+    with render.progress(quiet=env.quiet, json_out=json_out) as progress:
         return work(progress)
-
-
-def _progress_bar() -> tuple[Any, Progress | None]:
-    """A rich progress bar on stderr when it is a terminal (and not -q), else nothing."""
-    if env.quiet or not sys.stderr.isatty():
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=render.console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(phase: str, advance: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total)
-        bar.advance(tasks[phase], advance)
-
-    return bar, update
 
 
 # --- add ------------------------------------------------------------------------------------
@@ -189,7 +162,8 @@ def add(
             embed=not no_embed,
             read_generation=not no_generation_metadata,
             progress=progress,
-        )
+        ),
+        json_out=json_out,
     )
     _report_add(result, json_out)
     if result.rejected:
@@ -664,7 +638,8 @@ def embed(
     result = _with_progress(
         lambda progress: media_search.embed(
             db, actor, project=project, pending_only=pending, progress=progress
-        )
+        ),
+        json_out=json_out,
     )
     if json_out:
         render.print_json(result)

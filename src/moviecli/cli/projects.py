@@ -703,7 +703,10 @@ def export(
         copies = exported.files
         text = tomli_w.dumps(exported.data)
     written = (output, text.encode("utf-8")) if output is not None else None
-    media.write_export(copies, force=force, directory=with_media, output=written)
+    with render.progress(quiet=env.quiet) as progress:
+        media.write_export(
+            copies, force=force, directory=with_media, output=written, progress=progress
+        )
     if output is None:
         sys.stdout.write(text)
         return
@@ -733,7 +736,6 @@ def bible(
     --pdf prints the page with headless Chromium (chromium on PATH, or MOVIECLI_CHROMIUM;
     exit 6 without one); -o may then be left out.
     """
-    from moviecli.cli.media import _progress_bar  # the one progress bar of long commands
     from moviecli.errors import UsageError
     from moviecli.services import auth
     from moviecli.services import bible as bible_service
@@ -746,14 +748,10 @@ def bible(
     db = env.database()
     with db.session() as session:
         actor = auth.current_user(session)
-    bar, progress = _progress_bar()
-    if bar is not None:
-        with bar:
-            made = bible_service.make(
-                db, actor, project, target, force=force, pdf=pdf, progress=progress
-            )
-    else:
-        made = bible_service.make(db, actor, project, target, force=force, pdf=pdf)
+    with render.progress(quiet=env.quiet, json_out=json_out) as progress:
+        made = bible_service.make(
+            db, actor, project, target, force=force, pdf=pdf, progress=progress
+        )
     for problem in made.problems:
         render.error_line(f"Warning: no preview of {problem}")
     if made.html is not None and output == "-":

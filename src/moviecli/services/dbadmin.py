@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -216,8 +217,15 @@ def _describe_diff(diff: Any) -> str:
     return f"{kind} {' '.join(names)}".strip()
 
 
-def backup_sqlite(db: Database, dest: Path) -> Path:
-    """Copy a live SQLite database with the online backup API (consistent under writers)."""
+BACKUP_STEP = 1024  # pages copied per step of the backup API (4 MiB of 4 KiB pages)
+
+
+def backup_sqlite(
+    db: Database, dest: Path, *, progress: Callable[[str, int, int], None] | None = None
+) -> Path:
+    """Copy a live SQLite database with the online backup API (consistent under writers:
+    a write by another connection between two steps restarts the copy).
+    ``progress("copying", pages, total)`` after each step."""
     source_path = db.sqlite_path
     if source_path is None:
         raise UsageError(
@@ -236,7 +244,18 @@ def backup_sqlite(db: Database, dest: Path) -> Path:
         try:
             out = sqlite3.connect(dest)
             try:
-                src.backup(out)
+                if progress is None:
+                    src.backup(out)
+                else:
+                    done = 0
+
+                    def step(status: int, remaining: int, total: int) -> None:
+                        nonlocal done
+                        now = max(0, total - remaining)
+                        progress("copying", now - done, total)  # negative after a restart
+                        done = now
+
+                    src.backup(out, pages=BACKUP_STEP, progress=step)
             finally:
                 out.close()
         finally:

@@ -13,7 +13,7 @@ checked), ``media_add`` (``media add`` and ``media version``: files into the sto
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -272,9 +272,11 @@ def write_export(
     directory: Path | None = None,
     output: tuple[Path, bytes] | None = None,
     store: MediaStore | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
     """Write an export (``project export``): the stored files ``copies`` (sha256, target,
     record) into ``directory``, then the exported file ``output``; all of it or nothing.
+    ``progress("copying", 1, len(copies))`` after each file copied.
 
     Without ``force`` nothing that exists is replaced: every target is checked before
     anything is written, and the first ones that exist are named (exit 5). A failure on
@@ -303,6 +305,8 @@ def write_export(
             store.export(sha256, target, record=record, force=force)
             if fresh:
                 made.append(target)
+            if progress:
+                progress("copying", 1, len(copies))
         if output is not None:
             files.write_private(output[0], output[1], force=force)
     except BaseException:

@@ -17,7 +17,14 @@ is set with its requirements checked by the workflow engine. apply does not mana
 sessions.
 """
 
-from moviecli.services.apply.execute import apply_fields, apply_project, embed_plan, recover
+from moviecli.services.apply.execute import (
+    apply_fields,
+    apply_project,
+    embed_count,
+    embed_plan,
+    files_count,
+    recover,
+)
 from moviecli.services.apply.export import Export, export_project
 from moviecli.services.apply.model import FieldChange, ItemPlan, MediaPlan, Plan, ProjectPlan
 from moviecli.services.apply.parse import read_file
@@ -36,8 +43,10 @@ __all__ = [
     "ProjectPlan",
     "apply_fields",
     "apply_project",
+    "embed_count",
     "embed_plan",
     "export_project",
+    "files_count",
     "in_file_order",
     "load",
     "plan_entries",

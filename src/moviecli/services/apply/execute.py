@@ -4,6 +4,7 @@ the files moved into place (a killed apply leaves whole projects)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,22 +39,29 @@ def recover(db: Database, store: MediaStore | None = None) -> None:
 
 
 def apply_project(
-    db: Database, actor: User, project_plan: ProjectPlan, store: MediaStore | None = None
+    db: Database,
+    actor: User,
+    project_plan: ProjectPlan,
+    store: MediaStore | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> str:
     """Apply one project's plan: files staged and embedded first, then one write
     transaction for the project, its collaborators, media and style references, then the
-    files moved into place. Returns the project id."""
+    files moved into place. Returns the project id. ``progress(1)`` after each new
+    record's file is staged."""
     from moviecli.services.store import MediaStore
 
     store = store or MediaStore.default()
     staged: dict[str, Staged] = {}
     try:
         now = utcnow()
-        rows = [
-            _new_row(plan_item, actor, now, store, staged)
-            for plan_item in project_plan.media
-            if plan_item.action == "create"
-        ]
+        rows = []
+        for plan_item in project_plan.media:
+            if plan_item.action == "create":
+                rows.append(_new_row(plan_item, actor, now, store, staged))
+                if progress:
+                    progress(1)
         _embed_rows([r for r in rows if r["embedding"] is None])
         updates = _updated_media(db, project_plan)
         # Entries naming stored content by sha256 bring no copy: it must still be there
@@ -280,21 +288,36 @@ def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Pr
 # --- embeddings ------------------------------------------------------------------------------
 
 
-def embed_plan(plan: Plan) -> None:
-    """Embed the texts of every new and re-described record of the file in one batch
-    (the model's throughput is the cost of a big apply), before any transaction."""
-    items = [
+def _to_embed(plan: Plan) -> list[MediaPlan]:
+    return [
         m
         for p in plan.projects
         if p.changed
         for m in p.media
         if m.action in ("create", "update") and m.text is not None and m.vector is None
     ]
+
+
+def embed_count(plan: Plan) -> int:
+    """How many texts :func:`embed_plan` embeds."""
+    return len(_to_embed(plan))
+
+
+def files_count(plan: Plan) -> int:
+    """How many new records :func:`apply_project` makes, over every changed project."""
+    return sum(1 for p in plan.projects if p.changed for m in p.media if m.action == "create")
+
+
+def embed_plan(plan: Plan, *, progress: Callable[[int], None] | None = None) -> None:
+    """Embed the texts of every new and re-described record of the file in one batch
+    (the model's throughput is the cost of a big apply), before any transaction.
+    ``progress(n)`` as texts are embedded (of :func:`embed_count` in all)."""
+    items = _to_embed(plan)
     if not items:
         return
     from moviecli.services import embeddings
 
-    vectors = embeddings.embed_texts([m.text or "" for m in items])
+    vectors = embeddings.embed_texts([m.text or "" for m in items], progress=progress)
     for plan_item, vector in zip(items, vectors, strict=True):
         plan_item.vector = vector
 
