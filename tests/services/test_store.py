@@ -219,3 +219,213 @@ def test_an_unwritable_store_is_a_storage_error(
         store.stage(mf.png(tmp_path / "a.png"))
     with pytest.raises(FileNotFoundError):
         store.stage(tmp_path / "missing.png")
+
+
+# --- the store's own rules, one by one (scripts/mutation store) -------------------------------
+
+SHA = "ab" + "0" * 62
+
+
+def stored(store: Any, tmp_path: Path, data: bytes = b"frame") -> Any:
+    source = tmp_path / f"src-{len(files_in(tmp_path))}"
+    source.write_bytes(data)
+    staged = store.stage(source)
+    store.commit(staged)
+    return staged
+
+
+def test_only_a_hex_digest_names_a_stored_file(store: Any) -> None:
+    from moviecli.errors import StorageError
+    from moviecli.services.store import describe_record, is_sha256
+
+    assert is_sha256(SHA) and not is_sha256(SHA.upper()) and not is_sha256(SHA[:-1])
+    assert not is_sha256(SHA[:-1] + "g") and not is_sha256(SHA + "0")
+    assert store.path(SHA) == store.root / "objects" / "ab" / SHA
+    with pytest.raises(StorageError) as raised:
+        store.path("../../etc/passwd")
+    assert str(raised.value) == "'../../etc/passwd' is not a sha256 (run moviecli db check)"
+    assert describe_record("m1", "a\nb.png") == "media m1 (a\\nb.png)"
+
+
+def test_a_staged_copy_is_private_hashed_and_named_by_its_sha(store: Any, tmp_path: Path) -> None:
+    import hashlib
+    import stat as st
+
+    data = os.urandom(3 << 20)  # three chunks and more
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    staged = store.stage(source)
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    assert staged.size == len(data)
+    assert staged.temp.parent == store.tmp and staged.temp.name.startswith(staged.sha256 + ".")
+    assert staged.temp.name.endswith(".part") and staged.temp.read_bytes() == data
+    store.commit(staged)
+    target = store.path(staged.sha256)
+    assert target.read_bytes() == data and not staged.temp.exists()
+    assert st.S_IMODE(target.stat().st_mode) == 0o600
+    for directory in (store.root, store.objects, store.tmp, store.gc, target.parent):
+        assert st.S_IMODE(directory.stat().st_mode) == 0o700
+    store.discard(staged)  # after the commit: nothing to drop
+    assert target.exists()
+
+
+def test_a_team_store_opens_files_and_folders_to_the_group(home: Path, tmp_path: Path) -> None:
+    import stat as st
+
+    from moviecli.services.store import MediaStore
+
+    team = MediaStore(home / "team", group_access=True)
+    staged = stored(team, tmp_path)
+    assert st.S_IMODE(team.path(staged.sha256).stat().st_mode) == 0o640
+    for directory in (team.root, team.objects, team.tmp, team.gc):
+        assert st.S_IMODE(directory.stat().st_mode) == 0o2770
+
+
+def test_a_discarded_copy_leaves_nothing(store: Any, tmp_path: Path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"abc")
+    staged = store.stage(source)
+    store.discard(staged)
+    assert files_in(store.tmp) == [] and files_in(store.objects) == []
+    store.discard(staged)  # twice is fine
+
+
+def test_verify_and_export_trust_only_the_bytes(store: Any, tmp_path: Path) -> None:
+    from moviecli.errors import Conflict, StorageError
+
+    staged = stored(store, tmp_path, b"the bytes")
+    store.verify(staged.sha256, record="media m1 (a.png)")
+    dest = tmp_path / "out.png"
+    store.export(staged.sha256, dest, record="media m1 (a.png)")
+    assert dest.read_bytes() == b"the bytes"
+    assert oct(dest.stat().st_mode & 0o777) == oct(0o600)
+    with pytest.raises(Conflict):
+        store.export(staged.sha256, dest, record="media m1 (a.png)")
+    dest.write_bytes(b"old")
+    store.export(staged.sha256, dest, record="media m1 (a.png)", force=True)
+    assert dest.read_bytes() == b"the bytes"
+
+    store.path(staged.sha256).write_bytes(b"changed on disk")
+    changed = (
+        "the stored file of media m1 (a.png) does not match its sha256 (changed on disk) "
+        "(restore the store from a backup)"
+    )
+    with pytest.raises(StorageError) as raised:
+        store.verify(staged.sha256, record="media m1 (a.png)")
+    assert str(raised.value) == changed
+    fresh = tmp_path / "fresh.png"
+    with pytest.raises(StorageError) as raised:
+        store.export(staged.sha256, fresh, record="media m1 (a.png)")
+    assert str(raised.value) == changed
+    assert not fresh.exists() and [p.name for p in tmp_path.iterdir() if "fresh" in p.name] == []
+
+    store.path(staged.sha256).unlink()
+    with pytest.raises(StorageError) as raised:
+        store.verify(staged.sha256, record="media m1 (a.png)")
+    assert str(raised.value) == (
+        f"the stored file of media m1 (a.png) is missing from the media store {store.root} "
+        "(restore the store from a backup)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_what_is_not_a_regular_file_is_never_read(store: Any, tmp_path: Path, kind: str) -> None:
+    from moviecli.errors import StorageError
+
+    staged = stored(store, tmp_path)
+    target = store.path(staged.sha256)
+    target.unlink()
+    if kind == "link":
+        secret = tmp_path / "secret"
+        secret.write_bytes(b"frame")
+        target.symlink_to(secret)
+    else:
+        os.mkfifo(target)
+    with pytest.raises(StorageError, match="does not match its sha256"):
+        store.verify(staged.sha256, record="media m1 (a.png)")
+
+
+def test_a_store_that_is_a_file_is_said_plainly(home: Path, tmp_path: Path) -> None:
+    from moviecli.errors import StorageError
+    from moviecli.services.store import MediaStore
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "file").write_bytes(b"")
+    broken = MediaStore(home / "file")
+    with pytest.raises(StorageError) as raised:
+        broken.verify(SHA, record="r")
+    assert str(raised.value) == (
+        f"the media store {home / 'file'} is not a directory "
+        "(point media.store in config.toml at a directory)"
+    )
+    with pytest.raises(StorageError, match="is not a directory"):
+        broken.stage(tmp_path / "missing.png")
+
+
+def test_check_reports_missing_unused_changed_and_pending(
+    database: Any, actor: Any, project_id: str, store: Any, tmp_path: Path
+) -> None:
+    from moviecli.services import media_add
+
+    empty = store.check(database)
+    assert (empty.files, empty.missing, empty.unreferenced, empty.corrupt) == (0, [], [], [])
+    assert empty.pending == 0 and empty.ok and empty.root == str(store.root)
+    paths = [mf.png(tmp_path / f"{i}.png", seed=i) for i in range(3)]
+    added = media_add.add_files(
+        database, actor, project_id, paths, fields(), embed=False, store=store
+    ).records
+    assert store.check(database).ok and store.check(database).files == 3
+    gone, changed, kept = added
+    store.path(gone.sha256).unlink()
+    store.path(changed.sha256).write_bytes(b"changed")
+    orphan = stored(store, tmp_path, b"no record")
+    store.mark_for_gc([orphan.sha256])
+    report = store.check(database)
+    assert report.files == 3
+    assert report.missing == [f"media {gone.id} ({gone.filename})"]
+    assert report.corrupt == [f"media {changed.id} ({changed.filename})"]
+    assert report.unreferenced == [orphan.sha256]
+    assert report.pending == 1 and not report.ok
+    assert store.has(kept.sha256)
+
+
+def test_a_borrowed_file_must_still_be_there(
+    database: Any, actor: Any, project_id: str, store: Any, tmp_path: Path
+) -> None:
+    from moviecli.errors import Conflict, StorageError
+    from moviecli.services import media_add
+
+    (record,) = media_add.add_files(
+        database,
+        actor,
+        project_id,
+        [mf.png(tmp_path / "a.png")],
+        fields(),
+        embed=False,
+        store=store,
+    ).records
+    with database.session() as session:
+        store.require_stored(session, {record.sha256: "entry 1"}, "apply")
+        store.path(record.sha256).unlink()
+        with pytest.raises(StorageError, match="the stored file of entry 1 is missing"):
+            store.require_stored(session, {record.sha256: "entry 1"}, "apply")
+        with pytest.raises(Conflict) as raised:
+            store.require_stored(session, {SHA: "entry 2"}, "apply")
+    assert str(raised.value) == (
+        "entry 2: its content was deleted while apply was running (run apply again)"
+    )
+
+
+def test_marks_and_collection_count_what_they_did(
+    database: Any, store: Any, tmp_path: Path
+) -> None:
+    assert store.mark_for_gc(["not-a-sha", "../x"]) == []
+    assert not store.gc.exists()  # nothing to mark: nothing made
+    one, two = stored(store, tmp_path, b"one"), stored(store, tmp_path, b"two")
+    assert store.mark_for_gc([two.sha256, one.sha256, one.sha256]) == sorted(
+        [one.sha256, two.sha256]
+    )
+    assert sorted(p.name for p in store.gc.iterdir()) == sorted([one.sha256, two.sha256])
+    assert store.collect(database, [one.sha256, two.sha256, "bogus"]) == 2
+    assert files_in(store.gc) == [] and files_in(store.objects) == []
+    assert store.collect(database, [one.sha256]) == 0  # already gone
