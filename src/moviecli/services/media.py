@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from moviecli import files
-from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, MEDIA_TYPES
+from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES
 from moviecli.errors import (
     Conflict,
     NotFound,
@@ -39,10 +39,11 @@ from moviecli.services.media_fields import (
     TEXT_COLUMNS,
     Changes,
     export_name,
+    media_type_problem,
     text_of,
     validate_changes,
 )
-from moviecli.services.pagination import Page, check_page, paginate
+from moviecli.services.pagination import Page, check_page, page_problems, paginate
 from moviecli.services.resolve import by_id_or_prefix
 from moviecli.services.store import MediaStore, describe_record, lock_contents
 
@@ -172,17 +173,14 @@ def list_media(
     problems: dict[str, str] = {}
     if model is not None and not model.strip():
         problems["model"] = "must not be empty"
-    if media_type is not None and media_type not in MEDIA_FAMILIES:
-        problems["mediaType"] = f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
+    if media_type is not None and (problem := media_type_problem(media_type)) is not None:
+        problems["mediaType"] = problem
     if status is not None and status not in MEDIA_STATUSES:
         problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
     if episode is not None and not 1 <= episode <= limits.MAX_EPISODES:
         # no project has more episodes (and the database takes no number past 64 bits)
         problems["episode"] = f"must be between 1 and {limits.MAX_EPISODES}"
-    try:
-        check_page(page, limit)
-    except ValidationFailed as exc:
-        problems.update(exc.details)
+    problems.update(page_problems(page, limit))
     if problems:
         raise ValidationFailed(problems)
     proj = project_service.resolve_or_current(session, actor, project)

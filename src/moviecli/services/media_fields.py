@@ -135,11 +135,18 @@ def _generation_record(generation: Generation, problems: dict[str, str]) -> dict
     return {k: v for k, v in record.items() if v is not None and v != ""}
 
 
+def media_type_problem(media_type: str) -> str | None:
+    """What is wrong with a mediaType (one of the eleven of SPEC section 4), or None."""
+    if media_type not in MEDIA_FAMILIES:
+        return f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
+    return None
+
+
 def validate_fields(fields: AssetFields, project: Project | None) -> dict[str, Any]:
     """Every problem at once (exit 2); returns the columns the fields give."""
     problems: dict[str, str] = {}
-    if fields.media_type not in MEDIA_FAMILIES:
-        problems["mediaType"] = f"{fields.media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
+    if (problem := media_type_problem(fields.media_type)) is not None:
+        problems["mediaType"] = problem
     tags = _clean_list(fields.tags)
     characters = _clean_list(fields.characters)
     scene = fields.scene.strip() if fields.scene else None

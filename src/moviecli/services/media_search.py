@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from moviecli.enums import MEDIA_FAMILIES, MEDIA_TYPES
+from moviecli.enums import MEDIA_TYPES
 from moviecli.errors import ValidationFailed
 from moviecli.models import Media, MediaPublic, Project, User, utcnow
 from moviecli.services import access
 from moviecli.services import projects as project_service
 from moviecli.services.media import public
 from moviecli.services.media_add import BATCH, Progress
-from moviecli.services.media_fields import text_of
-from moviecli.services.pagination import Page, check_page
+from moviecli.services.media_fields import media_type_problem, text_of
+from moviecli.services.pagination import Page, page_problems
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -111,12 +111,9 @@ def _check_search(query: str, media_type: str | None, page: int, limit: int) -> 
     problems: dict[str, str] = {}
     if not query.strip():
         problems["query"] = "is required"
-    if media_type is not None and media_type not in MEDIA_FAMILIES:
-        problems["mediaType"] = f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
-    try:
-        check_page(page, limit)
-    except ValidationFailed as exc:
-        problems.update(exc.details)
+    if media_type is not None and (problem := media_type_problem(media_type)) is not None:
+        problems["mediaType"] = problem
+    problems.update(page_problems(page, limit))
     if problems:
         raise ValidationFailed(problems)
 

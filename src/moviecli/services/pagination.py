@@ -36,6 +36,14 @@ class Page(Generic[T]):
 
 
 def check_page(page: int, limit: int) -> None:
+    problems = page_problems(page, limit)
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def page_problems(page: int, limit: int) -> dict[str, str]:
+    """What is wrong with --page and --limit, for a command that reports every invalid
+    option at once."""
     problems = {}
     if page < 1:
         problems["page"] = "must be 1 or more"
@@ -43,8 +51,7 @@ def check_page(page: int, limit: int) -> None:
         problems["page"] = f"must be at most {MAX_PAGE}"
     if not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = f"must be between 1 and {MAX_LIMIT}"
-    if problems:
-        raise ValidationFailed(problems)
+    return problems
 
 
 def paginate(

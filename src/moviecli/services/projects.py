@@ -43,13 +43,31 @@ from moviecli.models import (
     utcnow,
 )
 from moviecli.services import access, counting, limits, workflow
-from moviecli.services.pagination import Page, check_page, paginate
+from moviecli.services.pagination import Page, page_problems, paginate
 from moviecli.services.resolve import MIN_PREFIX
 from moviecli.services.users import resolve_user
 from moviecli.storage.db import lock_row
 from moviecli.text import fold
 
 SORTS = {"updated", "created", "title", "progress"}
+# What a new project has when neither the command, a template nor a preference says
+# (project create, template create, apply).
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "target_audience": "family",
+    "aspect_ratio": "16:9",
+    "episode_duration": 22,
+    "quality_tier": "standard",
+}
+# The fields a template gives a project created from it.
+TEMPLATE_FIELDS = (
+    "genre",
+    "target_audience",
+    "episode_count",
+    "aspect_ratio",
+    "episode_duration",
+    "quality_tier",
+)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -146,6 +164,11 @@ def get_template(session: Session, name: str) -> Template:
     return template
 
 
+def template_fields(template: Template) -> dict[str, Any]:
+    """The fields ``template`` gives a project created from it."""
+    return {name: getattr(template, name) for name in TEMPLATE_FIELDS}
+
+
 def create_project(
     session: Session, actor: User, fields: Fields, *, template: str | None = None
 ) -> Project:
@@ -157,14 +180,7 @@ def create_project(
     values: dict[str, Any] = {}
     if template is not None:
         tpl = get_template(session, template)
-        values.update(
-            genre=tpl.genre,
-            target_audience=tpl.target_audience,
-            episode_count=tpl.episode_count,
-            aspect_ratio=tpl.aspect_ratio,
-            episode_duration=tpl.episode_duration,
-            quality_tier=tpl.quality_tier,
-        )
+        values.update(template_fields(tpl))
         if tpl.description and fields.description is None:
             values["description"] = tpl.description
     prefs = actor.preferences
@@ -200,14 +216,14 @@ def create_project(
     now = utcnow()
     project = Project(
         title=title,
-        description=(merged.description or "").strip(),
+        description=(merged.description or DEFAULTS["description"]).strip(),
         genre=merged.genre or "",
         episode_count=merged.episode_count,
-        target_audience=merged.target_audience or "family",
+        target_audience=merged.target_audience or DEFAULTS["target_audience"],
         created_by=owner.id,
-        aspect_ratio=merged.aspect_ratio or "16:9",
-        episode_duration=merged.episode_duration or 22,
-        quality_tier=merged.quality_tier or "standard",
+        aspect_ratio=merged.aspect_ratio or DEFAULTS["aspect_ratio"],
+        episode_duration=merged.episode_duration or DEFAULTS["episode_duration"],
+        quality_tier=merged.quality_tier or DEFAULTS["quality_tier"],
         created_at=now,
         updated_at=now,
     )
@@ -383,10 +399,7 @@ def list_projects(
         problems["genre"] = f"{genre!r} is not one of: {', '.join(GENRES)}"
     if sort not in SORTS:
         problems["sort"] = f"{sort!r} is not one of: {', '.join(sorted(SORTS))}"
-    try:
-        check_page(page, limit)
-    except ValidationFailed as exc:
-        problems.update(exc.details)  # every invalid option at once
+    problems.update(page_problems(page, limit))  # every invalid option at once
     if problems:
         raise ValidationFailed(problems)
     where = [access.visible_projects(actor)]

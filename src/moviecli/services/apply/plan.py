@@ -150,14 +150,7 @@ def _desired_fields(
                 f"{entry.place}.template", f"template {entry.template!r} not found"
             )
         else:
-            desired.update(
-                genre=template.genre,
-                target_audience=template.target_audience,
-                episode_count=template.episode_count,
-                aspect_ratio=template.aspect_ratio,
-                episode_duration=template.episode_duration,
-                quality_tier=template.quality_tier,
-            )
+            desired.update(projects.template_fields(template))
             if template.description:  # as project create --template does
                 desired["description"] = template.description
     desired.update(entry.fields.given())

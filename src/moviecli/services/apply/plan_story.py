@@ -142,9 +142,6 @@ def implied_status(progress: ProgressEntry) -> str:
     return workflow.STATUS_OF_PHASE[progress.current_phase]
 
 
-NEW_PROJECT_DEFAULTS = {"target_audience": "family", "description": ""}
-
-
 def _facts_after(
     entry: ProjectEntry,
     existing: Project | None,
@@ -154,14 +151,14 @@ def _facts_after(
 ) -> Facts:
     """What the workflow's requirement checks would see once the file is applied: the
     desired fields, the story after its updates, the media after the file's entries."""
-    from moviecli.services import counting, workflow
+    from moviecli.services import counting, projects, workflow
     from moviecli.services.story import preview
 
     assert entry.progress is not None
 
     def value(attr: str) -> Any:
         # a new project gets the defaults project create gives it
-        default = getattr(existing, attr) if existing else NEW_PROJECT_DEFAULTS.get(attr)
+        default = getattr(existing, attr) if existing else projects.DEFAULTS.get(attr)
         return project_plan.desired.get(attr, default) or ""
 
     planned = {m.media_id: m for m in project_plan.media}
