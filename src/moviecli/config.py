@@ -24,6 +24,7 @@ from moviecli.errors import ConfigError, UsageError
 HOME_ENV = "MOVIECLI_HOME"
 DATABASE_URL_ENV = "MOVIECLI_DATABASE_URL"
 TOKEN_ENV = "MOVIECLI_TOKEN"
+MAX_TOKEN_DAYS = 3650  # ten years
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,19 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """A whole number in [low, high]: a config value past it would break what uses it
+    (a token lifetime of 10**12 days is no date at all)."""
+
+    def check(value: str) -> int:
+        number = _positive_int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:,} and {high:,}")
+        return number
+
+    return check
+
+
 def _absolute_path(value: str) -> str:
     """A directory named the same from wherever a command runs (a relative store would
     follow the working directory: records everywhere, their files in one place only)."""
@@ -153,7 +167,12 @@ KEYS: dict[str, Key] = {
             _bool,
             False,
         ),
-        Key("auth.token_days", "days a login token stays valid", _positive_int, 30),
+        Key(
+            "auth.token_days",
+            "days a login token stays valid (1 to 3,650)",
+            _int_between(1, MAX_TOKEN_DAYS),
+            30,
+        ),
         Key(
             "chat.backend",
             "reply writer: builtin or openai",
@@ -170,14 +189,14 @@ KEYS: dict[str, Key] = {
         Key(
             "chat.timeout",
             "seconds the openai backend waits for the server (to connect, for the first "
-            "piece of the answer, between two pieces)",
-            _positive_int,
+            "piece of the answer, between two pieces; at most a day)",
+            _int_between(1, 86_400),
             60,
         ),
         Key(
             "chat.max_tokens",
-            "most tokens the model may write in one answer (openai backend)",
-            _positive_int,
+            "most tokens the model may write in one answer (openai backend; at most 1,000,000)",
+            _int_between(1, 1_000_000),
             600,
         ),
     ]
@@ -197,6 +216,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid config file {path}: {exc}") from exc
+    except ValueError as exc:  # tomllib reads integers with int(): at most 4,300 digits
+        raise ConfigError(f"invalid config file {path}: a number has over 4,300 digits") from exc
     for dotted, value in _flatten(data):
         key = KEYS.get(dotted)
         where = _where(path, text, dotted)

@@ -138,3 +138,16 @@ def test_the_shape_check_passes_what_tomllib_reads(text: str) -> None:
 
     tomllib.loads(text)  # valid TOML
     assert tomlfile.shape_problem(text) is None
+
+
+def test_13_10_an_integer_of_5000_digits(cli: Any, admin: Any, tmp_path: Path) -> None:
+    """tomllib raises a plain ValueError for it (not TOMLDecodeError): it was exit 1."""
+    path = tmp_path / "big.toml"
+    path.write_text(
+        '[[project]]\ntitle = "Big"\ngenre = "drama"\nepisodeCount = ' + "9" * 5000 + "\n"
+    )
+    result = cli("apply", str(path))
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        [f"Error: {path} is not valid TOML: a number has over 4,300 digits"],
+    )

@@ -40,7 +40,7 @@ def test_show_defaults_without_a_file(cli, home):
 
     plain = cli("config", "show").stdout.splitlines()
     assert plain[0] == "key\tvalue\tsource\tdefault\tmeaning"
-    assert "auth.token_days\t30\tdefault\t30\tdays a login token stays valid" in plain
+    assert "auth.token_days\t30\tdefault\t30\tdays a login token stays valid (1 to 3,650)" in plain
     assert len(plain) == 11
 
 

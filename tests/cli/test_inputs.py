@@ -243,3 +243,139 @@ def test_preferences_within_the_bounds_are_kept(cli: Callable[..., Any], admin: 
     shown = cli("user", "prefs", "--json").json()
     assert shown["word"] == "NaN" and shown["brackets"] == "[[[ not json"
     assert len(json.dumps(shown["deep"])) == 64
+
+
+# --- the token file -----------------------------------------------------------------------------
+
+
+def _not_utf8(path: Path) -> None:
+    path.write_bytes(b"\xff\xfe token \x00")
+    path.chmod(0o600)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path, 0o600)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir(mode=0o700)
+
+
+def _link_to_directory(path: Path) -> None:
+    target = path.parent / "elsewhere"
+    target.mkdir(mode=0o700)
+    path.symlink_to(target)
+
+
+def _huge(path: Path) -> None:
+    path.write_bytes(b"A" * 5_000_000)
+    path.chmod(0o600)
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (_not_utf8, "does not hold a moviecli token"),
+        (_fifo, "is not a regular file"),
+        (_directory, "is a directory"),
+        (_link_to_directory, "is a directory"),
+        (_huge, "does not hold a moviecli token"),
+    ],
+    ids=["not-utf8", "fifo", "directory", "link-to-directory", "5-mb"],
+)
+def test_13_10_token_file(
+    cli_process: Callable[..., Result],
+    admin: Any,
+    database: Any,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[Path], None],
+    what: str,
+) -> None:
+    """whoami used to hang on a FIFO and crash on the others; now exit 4 at once, one line
+    saying how to fix it; logout removes what is not a directory."""
+    monkeypatch.delenv("MOVIECLI_TOKEN")
+    path = home / "token"
+    make(path)
+    before = digest(database)
+    result = cli_process("whoami", timeout=20)
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        4,
+        [f"Error: not logged in: the token file {path} {what} (remove it and run moviecli login)"],
+    )
+    assert cli_process("project", "list", timeout=20).exit_code == 4
+    assert digest(database) == before
+    logout = cli_process("logout", timeout=20)
+    if make is _directory:
+        assert logout.stderr.splitlines() == [
+            f"Error: the token file {path} is a directory (remove it, then log in)"
+        ]
+        assert logout.exit_code == 6 and path.is_dir()
+    else:
+        assert logout.exit_code == 0, logout.stderr
+        assert not path.exists() and not path.is_symlink()
+
+
+def test_13_10_login_over_a_token_directory_makes_no_login(
+    cli_process: Callable[..., Result], admin: Any, database: Any, home: Path
+) -> None:
+    from sqlmodel import func, select
+
+    from moviecli.models import LoginToken
+
+    (home / "token").mkdir(mode=0o700)
+    with database.session() as session:
+        tokens = session.exec(select(func.count()).select_from(LoginToken)).one()
+    result = cli_process("login", admin.email, "--password-stdin", input=admin.password + "\n")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        6,
+        [f"Error: the token file {home / 'token'} is a directory (remove it, then log in)"],
+    )
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(LoginToken)).one() == tokens
+
+
+# --- auth.token_days ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "1000000000000", "9" * 5000, "-5", "1.5"])
+def test_13_10_token_days_out_of_range(
+    cli: Callable[..., Any],
+    cli_process: Callable[..., Result],
+    admin: Any,
+    database: Any,
+    home: Path,
+    days: str,
+) -> None:
+    from sqlmodel import func, select
+
+    from moviecli.models import LoginToken
+
+    result = cli("config", "set", "--", "auth.token_days", days)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("Error: bad value for auth.token_days: must ")
+    assert not (home / "config.toml").exists()
+    # a hand-edited config: a config error naming the key and its line, never a broken login
+    (home / "config.toml").write_text(f"[auth]\ntoken_days = {days}\n")
+    with database.session() as session:
+        tokens = session.exec(select(func.count()).select_from(LoginToken)).one()
+    login = cli_process("login", admin.email, "--password-stdin", input=admin.password + "\n")
+    assert login.exit_code == 6
+    [line] = login.stderr.splitlines()
+    if len(days) > 4300:  # past what TOML's reader takes
+        assert (
+            line
+            == f"Error: invalid config file {home / 'config.toml'}: a number has over 4,300 digits"
+        )
+    else:
+        assert line.startswith(f"Error: invalid config file {home / 'config.toml'}, line 2: ")
+        assert "auth.token_days must be" in line
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(LoginToken)).one() == tokens
+    assert not (home / "token").exists()
+
+
+def test_token_days_at_the_bound_logs_in(cli: Callable[..., Any], admin: Any) -> None:
+    assert cli("config", "set", "auth.token_days", "3650").exit_code == 0
+    login = cli("login", admin.email, "--password-stdin", "--json", input=admin.password + "\n")
+    assert login.exit_code == 0, login.stderr

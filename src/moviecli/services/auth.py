@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import stat
 from datetime import timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from moviecli import config
-from moviecli.errors import AuthError, NotLoggedIn
+from moviecli.errors import AuthError, NotLoggedIn, StorageError
 from moviecli.models import LoginFailure, LoginToken, User, utcnow
 from moviecli.services.passwords import verify_password
 from moviecli.services.resolve import user_by_email
@@ -34,37 +35,92 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What secrets.token_urlsafe(32) makes (43 characters); anything else in the token file or
+# MOVIECLI_TOKEN cannot be one of ours (and is never sent to the database).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+MAX_TOKEN_FILE = 1024
+
+
 def read_token() -> str | None:
-    """The token from MOVIECLI_TOKEN, else the token file; a file others can read is refused."""
+    """The token from MOVIECLI_TOKEN, else the token file; a file others can read is refused.
+
+    The file is opened without blocking and checked before it is read: a FIFO (which would
+    wait forever for a writer), a directory, or a link to one is refused at once (exit 4),
+    as is content that is not a token (not UTF-8, too long).
+    """
     env = os.environ.get(config.TOKEN_ENV)
     if env:
-        return env.strip()
+        token = env.strip()
+        if not _TOKEN.fullmatch(token):
+            # the same answer as for a revoked token: nothing here could ever be valid
+            raise NotLoggedIn(f"not logged in: {config.TOKEN_ENV} is no longer valid")
+        return token
     path = config.paths().token_file
     try:
-        mode = path.stat().st_mode
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
+        return None  # never logged in (or a link to nothing)
+    except OSError as exc:
+        raise _unusable(path, f"cannot be read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _unusable(path, "is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise _unusable(path, "is not a regular file")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise AuthError(
+                f"token file {path} is readable by others; refusing to use it",
+                hint=f"chmod 600 {path}",
+            )
+        data = os.read(fd, MAX_TOKEN_FILE + 1)
+    finally:
+        os.close(fd)
+    text = data.decode("ascii", "replace").strip()
+    if not text:
         return None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise AuthError(
-            f"token file {path} is readable by others; refusing to use it",
-            hint=f"chmod 600 {path}",
-        )
-    return path.read_text(encoding="utf-8").strip() or None
+    if len(data) > MAX_TOKEN_FILE or not _TOKEN.fullmatch(text):
+        raise _unusable(path, "does not hold a moviecli token")
+    return text
+
+
+def _unusable(path: Path, what: str) -> NotLoggedIn:
+    return NotLoggedIn(
+        f"not logged in: the token file {path} {what}", hint="remove it and run moviecli login"
+    )
+
+
+def check_token_place() -> Path:
+    """Refuse, before a login is made, a token file path that is a directory (exit 6): the
+    token could not be saved there. A link (to anything) is replaced by the new file."""
+    path = config.paths().token_file
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return path  # missing (the usual case), or the write says what is wrong
+    if stat.S_ISDIR(info.st_mode):
+        raise StorageError(f"the token file {path} is a directory", hint="remove it, then log in")
+    return path
 
 
 def write_token(token: str) -> Path:
-    path = config.paths().token_file
-    config.ensure_private_dir(path.parent)
-    tmp = path.with_name(".token.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(token + "\n")
-    os.replace(tmp, path)
+    path = check_token_place()
+    try:
+        config.ensure_private_dir(path.parent)
+        tmp = path.with_name(".token.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(token + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StorageError(f"cannot write the token file {path}: {exc.strerror}") from exc
     return path
 
 
 def remove_token_file() -> None:
-    config.paths().token_file.unlink(missing_ok=True)
+    """Remove the token file (a FIFO or a link too; a directory is left to its owner)."""
+    path = check_token_place()
+    path.unlink(missing_ok=True)
 
 
 def current_user(session: Session) -> User:
@@ -98,7 +154,14 @@ class LoginFailed(AuthError):
 
 
 def login(db: Database, email: str, password: str, *, days: int | None = None) -> tuple[User, str]:
-    """Check the password and create a token. Failures are counted in their own commit."""
+    """Check the password and create a token. Failures are counted in their own commit.
+
+    A token file that could not be written, or a token lifetime out of range in config,
+    is refused first: no login half made.
+    """
+    check_token_place()
+    if days is None:
+        days = int(config.get_value("auth.token_days"))
     user, token = _attempt(db, email, password, days=days, issue=True)
     assert token is not None
     return user, token
@@ -200,8 +263,13 @@ _DUMMY_HASH = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
 
 
 def logout(db: Database) -> bool:
-    """Revoke the current token (if any) and remove the token file."""
-    token = read_token()
+    """Revoke the current token (if any) and remove the token file, a broken one too."""
+    try:
+        token = read_token()
+    except NotLoggedIn:
+        if os.environ.get(config.TOKEN_ENV):
+            raise
+        token = None  # the file holds no token: removing it is all there is to do
     revoked = False
     if token is not None:
         with db.write() as session:

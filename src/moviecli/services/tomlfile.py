@@ -32,6 +32,10 @@ MAX_KEY_PARTS = 64
 _SPECIAL = re.compile(r"""[\[\]{}=,.#"'\n]""")
 
 
+# tomllib reads integers with int(), which refuses more than 4,300 digits (a ValueError)
+TOO_MANY_DIGITS = "a number has over 4,300 digits"
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """The TOML document in ``path``, or a usage error naming what is wrong with it."""
     import tomllib
@@ -42,6 +46,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from exc
+    except ValueError:  # tomllib's own: an integer past Python's 4,300 digits
+        raise UsageError(f"{path} is not valid TOML: {TOO_MANY_DIGITS}") from None
     except RecursionError:  # within the depth checked above; kept as a safety net
         raise UsageError(f"{path} nests too deeply") from None
 
