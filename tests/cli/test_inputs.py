@@ -295,6 +295,7 @@ def test_13_10_token_file(
     """whoami used to hang on a FIFO and crash on the others; now exit 4 at once, one line
     saying how to fix it; logout removes what is not a directory."""
     monkeypatch.delenv("MOVIECLI_TOKEN")
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # on PostgreSQL it holds nothing yet
     path = home / "token"
     make(path)
     before = digest(database)
@@ -323,7 +324,7 @@ def test_13_10_login_over_a_token_directory_makes_no_login(
 
     from moviecli.models import LoginToken
 
-    (home / "token").mkdir(mode=0o700)
+    (home / "token").mkdir(mode=0o700, parents=True)
     with database.session() as session:
         tokens = session.exec(select(func.count()).select_from(LoginToken)).one()
     result = cli_process("login", admin.email, "--password-stdin", input=admin.password + "\n")
@@ -356,6 +357,7 @@ def test_13_10_token_days_out_of_range(
     assert result.stderr.splitlines()[0].startswith("Error: bad value for auth.token_days: must ")
     assert not (home / "config.toml").exists()
     # a hand-edited config: a config error naming the key and its line, never a broken login
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "config.toml").write_text(f"[auth]\ntoken_days = {days}\n")
     with database.session() as session:
         tokens = session.exec(select(func.count()).select_from(LoginToken)).one()
