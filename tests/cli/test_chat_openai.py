@@ -24,7 +24,7 @@ class FakeLLM:
     def __init__(self) -> None:
         self.mode = "stream"
         self.pieces = ["Hello", " there", ", creator."]
-        self.refused: set[str | None] = set()  # response_format types answered with 422
+        self.refused: set[str | None] = set()  # response_format types refused
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.during: Callable[[], Any] | None = None
@@ -41,8 +41,9 @@ class FakeLLM:
                 owner.headers.append(dict(self.headers))
                 kind = (owner.requests[-1].get("response_format") or {}).get("type")
                 if kind in owner.refused:
-                    body = b'{"detail": [{"loc": ["body", "response_format"]}]}'
-                    self.send_response(422)
+                    # as llama-cpp-python's server answers its validation error
+                    body = b'{"error": {"message": "loc: (body, response_format, type)"}}'
+                    self.send_response(500)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()

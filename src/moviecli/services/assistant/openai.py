@@ -119,8 +119,8 @@ class OpenAIBackend:
         message goes to ``ctx.reading`` (or why there is none to ``ctx.problem``).
 
         ``response_format`` is tried as OpenAI's ``json_schema``, then as ``json_object``
-        with a ``schema`` (llama-cpp-python's server), each only after an HTTP 400/422 (no
-        reply was streamed then); an endpoint that refuses both gets no
+        with a ``schema`` (llama-cpp-python's server), each only after an error refusing the
+        format (no reply was streamed then); an endpoint that refuses both gets no
         ``response_format``, and its prose comes with the built-in understanding."""
         messages = self.messages(ctx)
         formats: list[dict[str, Any] | None] = [*response_formats(), None]
@@ -137,7 +137,7 @@ class OpenAIBackend:
             try:
                 answer = self.complete(body, reader.feed)
             except HTTPStatusFailed as exc:
-                if exc.status in (400, 422) and n + 1 < len(formats):
+                if exc.refuses_format and n + 1 < len(formats):
                     continue  # this response_format is refused: the next one
                 raise
             break
@@ -186,6 +186,7 @@ class OpenAIBackend:
                         response.status_code,
                         f"{url} answered HTTP {response.status_code}: "
                         f"{_short(response.text) or response.reason_phrase}",
+                        response.text,
                     )
                 kind = response.headers.get("content-type", "")
                 if "text/event-stream" in kind:
@@ -231,9 +232,17 @@ class _Prose:
 class HTTPStatusFailed(BackendFailed):
     """The endpoint answered with an HTTP error status."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, body: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.body = body
+
+    @property
+    def refuses_format(self) -> bool:
+        """Does the error say the request's ``response_format`` is refused? HTTP 400 or
+        422, or any error naming it (llama-cpp-python's server answers its validation
+        error about ``json_schema`` with HTTP 500)."""
+        return self.status in (400, 422) or "response_format" in self.body
 
 
 def _sse_content(lines: Iterator[str]) -> Iterator[str]:

@@ -63,7 +63,8 @@ SCHEMA: dict[str, Any] = {
 def response_formats() -> list[dict[str, Any]]:
     """The ``response_format`` values to try, in order: OpenAI's ``json_schema`` (OpenAI,
     Ollama, vLLM, llama.cpp's llama-server), then ``json_object`` with a ``schema``
-    (llama-cpp-python's server, which refuses ``json_schema`` with HTTP 422)."""
+    (llama-cpp-python's server, which refuses ``json_schema`` with an HTTP 500 naming
+    ``response_format``)."""
     return [
         {
             "type": "json_schema",
