@@ -84,7 +84,9 @@ def apply(
 def _apply(plan: Any, actor: Any, progress: render.ProgressFn | None) -> None:
     """Embed, then apply each changed project, drawing progress when there is a display."""
     from moviecli.services import apply as service
+    from moviecli.services.store import MediaStore
 
+    db, store = env.database(), MediaStore.default()  # once for the whole file
     texts, records = service.embed_count(plan), service.files_count(plan)
     projects = sum(1 for p in plan.projects if p.changed)
 
@@ -95,7 +97,7 @@ def _apply(plan: Any, actor: Any, progress: render.ProgressFn | None) -> None:
     for project_plan in plan.projects:
         if project_plan.changed:
             project_plan.project_id = service.apply_project(
-                env.database(), actor, project_plan, progress=tick("media", records)
+                db, actor, project_plan, store, progress=tick("media", records)
             )
             if progress:
                 progress("projects", 1, projects)

@@ -43,6 +43,9 @@ def load(session: Session, actor: User, path: Path, *, data: dict[str, Any] | No
 # --- projects ------------------------------------------------------------------------------
 
 
+USERS_SEEN = "moviecli.apply.users_by_email"
+
+
 def plan_entries(
     session: Session,
     actor: User,
@@ -54,6 +57,7 @@ def plan_entries(
     those found here) is raised at once."""
     problems = dict(problems or {})
     limits: dict[str, str] = {}
+    session.info[USERS_SEEN] = {}  # email → user, for this plan (_plan_collaborators)
     owned = {
         p.title_key: p
         for p in session.exec(select(Project).where(col(Project.created_by) == actor.id)).all()
@@ -191,8 +195,13 @@ def _plan_collaborators(
         ]
         return
     wanted: dict[str, str] = {}
+    # A file often names the same few people on many projects: each is looked up once.
+    known: dict[str, User | None] = session.info.setdefault(USERS_SEEN, {})
     for index, email in enumerate(entry.collaborators, start=1):
-        person = user_by_email(session, email)
+        key = email.strip().lower()
+        person = (
+            known[key] if key in known else known.setdefault(key, user_by_email(session, email))
+        )
         place = f"{entry.place}.collaborators[{index}]"
         if person is None or person.deleted_at is not None:
             problems.setdefault(place, f"no user with email {email!r}")
