@@ -381,3 +381,71 @@ def test_token_days_at_the_bound_logs_in(cli: Callable[..., Any], admin: Any) ->
     assert cli("config", "set", "auth.token_days", "3650").exit_code == 0
     login = cli("login", admin.email, "--password-stdin", "--json", input=admin.password + "\n")
     assert login.exit_code == 0, login.stderr
+
+
+# --- texts over their size limit ----------------------------------------------------------------
+
+LONG = "The crew rehearses the vault scene. " * 2000  # 72,000 bytes: over 64 KiB and 10,000
+
+
+def _apply_file(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    head = '[[project]]\ntitle = "Film"\ngenre = "drama"\nepisodeCount = 3\n'
+    path.write_text(head + body)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "lines"),
+    [
+        ("chat-m", ["Error: the message is 72,000 bytes, over the limit of 64 KiB "
+                    "(send a long text in parts: each adds to the story)"]),
+        ("chat-stdin", ["Error: the message on stdin is over the limit of 64 KiB "
+                        "(send a long text in parts: each adds to the story)"]),
+        ("story-concept", ["Error: invalid story change",
+                           "  concept: text is 72,000 bytes, over the limit of 64 KiB "
+                           "(attach long texts as files)"]),
+        ("project-create", ["Error: invalid input",
+                            "  description: must be at most 10000 characters"]),
+        ("project-update", ["Error: invalid input",
+                            "  description: must be at most 10000 characters"]),
+        ("apply-description", ["Error: 1 problem(s) in the file; nothing was applied",
+                               "  project[1].description: must be at most 10000 characters"]),
+        ("apply-concept", ["Error: 1 problem(s) in the file; nothing was applied",
+                           "  project[1].story.concept: text is 72,000 bytes, over the limit "
+                           "of 64 KiB (attach long texts as files)"]),
+    ],
+)  # fmt: skip
+def test_13_10_text_over_its_size_limit(
+    cli: Callable[..., Any],
+    film: dict[str, Any],
+    database: Any,
+    tmp_path: Path,
+    case: str,
+    lines: list[str],
+) -> None:
+    argv = {
+        "chat-m": ["chat", "Film", "-m", LONG],
+        "chat-stdin": ["chat", "Film", "-m", "-"],
+        "story-concept": ["story", "set", "Film", "--concept", LONG],
+        "project-create": ["project", "create", "Long", "--genre", "drama", "--episodes", "2",
+                           "--description", LONG],
+        "project-update": ["project", "update", "Film", "--description", LONG],
+        "apply-description": ["apply", _apply_file(tmp_path, "d.toml",
+                                                   f'description = "{LONG}"\n')],
+        "apply-concept": ["apply", _apply_file(tmp_path, "c.toml",
+                                               f'[project.story]\nconcept = "{LONG}"\n')],
+    }[case]  # fmt: skip
+    before = digest(database)
+    result = cli(*argv, input=LONG if case == "chat-stdin" else None)
+    assert (result.exit_code, result.stderr.splitlines()) == (2, lines)
+    assert digest(database) == before
+
+
+def test_13_10_a_long_line_of_a_piped_chat(cli: Callable[..., Any], film: dict[str, Any]) -> None:
+    result = cli("chat", "Film", input=LONG + "\n/quit\n")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "Error: the message is 72,000 bytes, over the limit of 64 KiB "
+        "(send a long text in parts: each adds to the story)"
+    ]
