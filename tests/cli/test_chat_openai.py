@@ -450,6 +450,14 @@ MALFORMED = {
         ),
         "the model's story updates are invalid: direction: 'set' does not apply",
     ),
+    "a removal": (
+        _cut(
+            WHOLE.replace(
+                "[]", '[{"field": "character", "op": "remove", "name": "keeper", "text": ""}]'
+            )
+        ),
+        "the model would remove character keeper: the chat removes nothing",
+    ),
     "nothing to record": (_cut(WHOLE), "the model found nothing to record"),
     "called it a question": (
         _cut(WHOLE.replace('"story"', '"question"')),

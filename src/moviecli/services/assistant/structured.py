@@ -254,14 +254,15 @@ def _in_message(part: str, message: str) -> bool:
 def check(reading: Reading, builtin: Understanding, story: dict[str, Any], at: datetime) -> None:
     """:class:`Unusable` unless the model's updates may be recorded: the story service's
     own checks (``story.check_updates`` and ``story.preview``: sizes, names, fields,
-    operations, limits; the code every path records with), and two rules of the chat:
+    operations, limits; the code every path records with), and three rules of the chat:
 
     - the model records the creator's words, not its own: every text and name is in the
       message (case, width and spacing aside; quotes and punctuation at the ends too);
-    - a replacement or removal of the concept, logline or synopsis needs the message to
-      ask for it: the built-in reading of the message (a ``Concept:`` label) sets or
-      removes that field too. Otherwise a weak model replaces the concept with whatever
-      the creator said last.
+    - a replacement of the concept, logline or synopsis needs the message to ask for it:
+      the built-in reading of the message (a ``Concept:`` label) sets that field too.
+      Otherwise a weak model replaces the concept with whatever the creator said last;
+    - the model removes nothing (a character named in a message is not one to delete):
+      ``story set --remove-…`` and ``/undo`` do that.
     """
     _valid, problems = story_service.check_updates(reading.updates)
     if problems:
@@ -273,13 +274,17 @@ def check(reading: Reading, builtin: Understanding, story: dict[str, Any], at: d
                     f"the model's {update.field} {story_service.quote(part, 60)} is not in "
                     "the message"
                 )
-        if update.field in story_service.TEXT_FIELDS and update.op != "extend":
-            current = (story or {}).get(update.field)
-            asked = any(u.field == update.field and u.op == update.op for u in builtin.updates)
-            if (current or update.op == "remove") and not asked:
-                verb = "replace" if update.op == "set" else "remove"
+        if update.op == "remove":
+            what = f"{update.field} {update.name}" if update.name else f"the {update.field}"
+            raise Unusable(
+                f"the model would remove {what}: the chat removes nothing "
+                "(moviecli story set, /undo)"
+            )
+        if update.field in story_service.TEXT_FIELDS and update.op == "set":
+            asked = any(u.field == update.field and u.op == "set" for u in builtin.updates)
+            if (story or {}).get(update.field) and not asked:
                 raise Unusable(
-                    f"the model would {verb} the {update.field}, which the message does not "
+                    f"the model would replace the {update.field}, which the message does not "
                     f"ask for ('{update.field.capitalize()}: …' does)"
                 )
     try:
