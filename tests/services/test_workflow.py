@@ -317,6 +317,7 @@ def stored(database):
     from moviecli.models import Project, StyleReference, User
     from tests.projecthelp import add_media
 
+    wf._fact_queries.cache_clear()  # built from services/counting.py as it is now
     with database.write() as session:
         owner = User(
             email="o@example.com",
@@ -367,6 +368,55 @@ def stored(database):
     with database.write() as session:
         session.add(StyleReference(project_id=pid, media_id=style))
     return pid
+
+
+def test_which_media_count_one_rule_in_sql_and_in_memory(database, stored) -> None:
+    """services/counting.py: the newest version of each asset; toward a step, active or
+    draft; on the dashboard, anything not archived; apply's in-memory rule agrees."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from moviecli.models import Media
+    from moviecli.services import counting
+
+    def names(where) -> set[str]:
+        with database.session() as session:
+            return set(
+                session.execute(
+                    sa.select(col(Media.filename)).where(col(Media.project_id) == stored, where)
+                ).scalars()
+            )
+
+    everything = names(sa.true())
+    superseded = {"cut-v1.mp4", "final-v1.mp4"}
+    assert names(counting.newest()) == everything - superseded
+    toward = names(counting.toward_steps())
+    assert toward == {
+        "voice_profile-None-active-1.bin",
+        "music_track-None-draft-1.bin",
+        "cut-v2.mp4",
+        "mia.png",
+        "rex.png",
+        "vault.png",
+        "vault-2.png",
+        "no-scene.png",
+        "look.png",
+    }
+    board = names(counting.on_the_board())
+    assert board == toward | {
+        "audio_clip-None-processing-1.bin",
+        "audio_clip-None-failed-1.bin",
+        "roof.png",
+    }
+    with database.session() as session:
+        rows = session.execute(
+            sa.select(col(Media.filename), col(Media.status)).where(
+                col(Media.project_id) == stored, counting.newest()
+            )
+        ).all()
+    assert {f for f, status in rows if counting.counts_toward_steps(status)} == toward
+    assert counting.counts_toward_steps(None)  # a file entry without a status: active
+    assert counting.COUNTED_STATUSES == ("active", "draft")
 
 
 def _facts(database, project_id):
