@@ -354,6 +354,7 @@ def stored(database):
     media("video_segment", name="cut-v2.mp4", previous_version=first, version=2)
     final = media("final_video", name="final-v1.mp4")
     media("final_video", "archived", name="final-v2.mp4", previous_version=final, version=2)
+    media("final_video", "draft", name="final-b.mp4")
     media("character_design", characters=["Mia"], name="mia.png")
     media("character_design", "draft", characters=["Rex", "Mia"], name="rex.png")
     media("character_design", "archived", characters=["Zed"], name="zed.png")
@@ -401,6 +402,7 @@ def test_which_media_count_one_rule_in_sql_and_in_memory(database, stored) -> No
         "vault-2.png",
         "no-scene.png",
         "look.png",
+        "final-b.mp4",
     }
     board = names(counting.on_the_board())
     assert board == toward | {
@@ -427,15 +429,28 @@ def _facts(database, project_id):
 
 
 def test_load_facts_counts_the_newest_active_and_draft_media_only(database, stored) -> None:
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from moviecli.models import Project
+
     facts = _facts(database, stored)
     assert facts.audio_assets == 2  # active + draft; not archived, processing nor failed
     assert facts.video_segments == 1  # two versions of one asset
-    assert facts.final_videos == 0  # its newest version is archived
+    assert facts.final_videos == 1  # not the one whose newest version is archived
     assert sorted(facts.media_characters) == ["Mia", "Mia", "Rex"]  # not the archived Zed
     assert facts.storyboard_scenes == ("Vault",)  # distinct; not the failed Roof
     assert facts.style_references == 1
     assert (facts.title, facts.genre, facts.status) == ("Heist", "drama", "concept")
     assert (facts.current_phase, facts.completed) == ("initial_concept", ())
+    with database.session() as session:
+        other = session.execute(
+            sa.select(col(Project.id)).where(col(Project.id) != stored)
+        ).scalar_one()
+    elsewhere = _facts(database, other)
+    assert (elsewhere.audio_assets, elsewhere.final_videos) == (1, 1)
+    assert (elsewhere.video_segments, elsewhere.style_references) == (0, 0)
+    assert (elsewhere.media_characters, elsewhere.storyboard_scenes) == ((), ())
 
 
 def test_load_facts_reads_the_story(database, stored) -> None:
@@ -445,6 +460,9 @@ def test_load_facts_reads_the_story(database, stored) -> None:
         project = session.get(Project, stored)
         project.story = {"concept": "A heist", "characters": [{"name": "Ada"}]}
         project.description = "On the moon"
+        project.status = "production"
+        project.current_phase = "scene_production"
+        project.completed_steps = ["initial_concept"]
         project.target_audience = "teen"
         session.add(project)
     facts = _facts(database, stored)
@@ -452,6 +470,26 @@ def test_load_facts_reads_the_story(database, stored) -> None:
     assert facts.description == "On the moon"
     assert facts.target_audience == "teen"
     assert "Ada" in facts.story_characters
+    assert facts.status == "production"
+    assert (facts.current_phase, facts.completed) == ("scene_production", ("initial_concept",))
+
+
+def test_the_story_record_becomes_facts() -> None:
+    story = {
+        "concept": "A heist",
+        "synopsis": "They rob the moon.",
+        "characters": [{"name": "Mia"}, {"description": "no name"}],
+        "scenes": [{"title": "Vault"}, {}],
+    }
+    facts = BASE.with_story(story)
+    assert (facts.concept, facts.synopsis) == ("A heist", "They rob the moon.")
+    assert facts.story_characters == ("Mia", "")
+    assert facts.story_scenes == ("Vault", "")
+    assert facts.characters == ("Mia",) and facts.scenes == ("Vault",)
+    empty = facts.with_story({"concept": "", "synopsis": ""})
+    assert (empty.concept, empty.synopsis) == (None, None)
+    assert (empty.story_characters, empty.story_scenes) == ((), ())
+    assert empty.title == BASE.title  # the rest of the facts stay
 
 
 def test_the_workflow_table_as_seeded(database) -> None:
@@ -464,6 +502,7 @@ def test_the_workflow_table_as_seeded(database) -> None:
     assert (first.title, first.prerequisites) == (wf.STEPS[ORDER[0]].title, [])
     assert last.prerequisites == list(wf.STEPS[wf.LAST].prerequisites)
     assert all(s.description and s.requirement and s.estimated_time for s in page.items)
+    assert [s.icon for s in page.items] == [wf.STEPS[s].icon for s in ORDER]
 
 
 # --- word for word: what a person is told -----------------------------------------------------
@@ -566,6 +605,8 @@ def test_blocked_at_final_assembly_says_the_way_round() -> None:
     # a forward move blocked by prerequisites carries the same hint
     nothing_done = at("final_assembly", [])
     assert wf.plan_move(nothing_done, wf.LAST).hint is None  # nothing to go back to
+    forward = wf.plan_move(skipped, "audio_design")  # its own requirements unmet
+    assert (forward.kind, forward.hint) == ("blocked", hint)
     assert wf.plan_move(at("visual_design", []), "audio_design").hint is None
     done_last = at("final_assembly", [*ORDER[:-2], wf.LAST])
     assert wf.plan_move(done_last, "post_production").hint is None
@@ -640,3 +681,6 @@ def test_phase_states_name_title_icon_and_what_blocks() -> None:
     blocked = by_id["final_assembly"]
     assert blocked.state == "blocked" and blocked.blocked_by
     assert by_id["initial_concept"].needs == []  # done: needs nothing
+    # a step done before its prerequisites (a file can say so) is done, not blocked by them
+    (audio,) = [s for s in wf.phase_states(ORDER[0], ["audio_design"]) if s.id == "audio_design"]
+    assert (audio.state, audio.blocked_by) == ("done", [])
