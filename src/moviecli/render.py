@@ -221,8 +221,11 @@ def table(
     cols = [c if isinstance(c, Column) else Column(c) for c in columns]
     con = console()
     cells = [[_cell(v) for v in row] for row in rows]
-    kept, widths = fit_columns(cols, cells, width or con.width, con)
+    width = width or con.width
+    kept, widths = fit_columns(cols, cells, width, con)
     result = Table(
+        # a title wider than a narrow table keeps its line (up to the terminal's width)
+        min_width=min(width, con.measure(styled(title)).maximum) if title else None,
         title=styled(title) if title is not None else None,
         caption=styled(caption) if caption is not None else None,
         header_style="bold",
