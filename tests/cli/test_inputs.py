@@ -449,3 +449,66 @@ def test_13_10_a_long_line_of_a_piped_chat(cli: Callable[..., Any], film: dict[s
         "Error: the message is 72,000 bytes, over the limit of 64 KiB "
         "(send a long text in parts: each adds to the story)"
     ]
+
+
+# --- an empty alembic_version -------------------------------------------------------------------
+
+
+def _empty_alembic_version(database: Any, *also: str) -> None:
+    import sqlalchemy as sa
+
+    from moviecli.storage.db import dispose_all
+
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alembic_version"))
+        for statement in also:
+            conn.execute(sa.text(statement))
+    dispose_all()
+
+
+def test_13_10_empty_alembic_version(
+    cli_process: Callable[..., Result], film: dict[str, Any], database: Any, db_url: str
+) -> None:
+    """Every command says how to repair it (exit 6); init repairs it when the tables are
+    the code's: it stamps the head revision, and everything works again."""
+    from moviecli.storage import schema
+
+    _empty_alembic_version(database)
+    where = database.describe()
+    said = (
+        f"Error: {where} has moviecli tables but an empty alembic_version table (its schema "
+        "revision is unknown) (run moviecli init to repair it)"
+    )
+    for argv in (["project", "list"], ["db", "current"], ["db", "check"], ["db", "upgrade"]):
+        result = cli_process(*argv)
+        assert (result.exit_code, result.stderr.splitlines()) == (6, [said]), argv
+    before = digest(database)
+    init = cli_process("init")
+    assert init.exit_code == 0, init.stderr
+    assert init.stdout.splitlines()[0] == (
+        f"Repaired the schema revision: the tables are those of {schema.HEAD}, "
+        "and alembic_version says so again"
+    )
+    assert digest(database) == before
+    assert cli_process("db", "current").stdout.split()[-1:] != []
+    listed = cli_process("project", "list", "--json")
+    assert listed.exit_code == 0 and listed.json()["total"] == 1
+    assert cli_process("init").stdout.splitlines()[0] == "Reference data: nothing missing"
+
+
+def test_13_10_empty_alembic_version_over_other_tables(
+    cli_process: Callable[..., Result], film: dict[str, Any], database: Any
+) -> None:
+    """Tables that are not the code's: init repairs nothing and says how (exit 6)."""
+    _empty_alembic_version(database, "ALTER TABLE projects ADD COLUMN extra INTEGER")
+    init = cli_process("init")
+    assert init.exit_code == 6
+    [line] = init.stderr.splitlines()
+    assert "an empty alembic_version table" in line
+    assert line.endswith(
+        "(remove_column projects extra) (restore it from a backup made with moviecli db backup)"
+    )
+    import sqlalchemy as sa
+
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 0

@@ -68,6 +68,7 @@ def init(
                 "database": database.describe(),
                 "schemaRevision": result.schema.after,
                 "schemaCreated": result.schema.before is None,
+                "schemaRepaired": result.repaired is not None,
                 "referenceAdded": result.added,
                 "admin": {"id": result.admin.id, "email": result.admin.email}
                 if result.admin
@@ -78,6 +79,12 @@ def init(
         )
         return
     quiet = env.quiet
+    if result.repaired is not None:
+        render.say(
+            f"Repaired the schema revision: the tables are those of {result.repaired}, "
+            "and alembic_version says so again",
+            quiet=quiet,
+        )
     if result.schema.before is None:
         render.say(f"Created the moviecli database in {database.describe()}", quiet=quiet)
     elif result.schema.before != result.schema.after:

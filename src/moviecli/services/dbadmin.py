@@ -155,6 +155,48 @@ def readable_database_files(db: Database) -> list[str]:
 
 
 def _check_schema(db: Database) -> CheckResult:
+    revision = db.current_revision()
+    diffs, integrity = _compare(db)
+    return CheckResult(revision, diffs, integrity)
+
+
+def repair_revision(db: Database) -> str | None:
+    """Stamp the code's head revision into an empty ``alembic_version`` when the tables
+    are exactly the code's (what ``db check`` compares); the revision stamped, or None when
+    there was nothing to repair. Tables that differ are exit 6: their revision cannot be
+    told, and guessing would run the wrong migrations on them."""
+    from moviecli.storage.db import UnknownRevision
+
+    if not db.exists():
+        return None  # a first init: nothing there yet
+    try:
+        db.current_revision()
+        return None
+    except UnknownRevision as exc:
+        unknown = exc
+    diffs, _ = _compare(db)
+    if diffs:
+        raise StorageError(
+            f"{unknown.message}, and its tables are not those of schema {schema.HEAD} "
+            f"({diffs[0]})",
+            hint="restore it from a backup made with moviecli db backup",
+        )
+    try:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(moviecli_write=True)
+            with conn.begin():
+                conn.execute(
+                    sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                    {"head": schema.HEAD},
+                )
+    except sa.exc.DBAPIError as exc:
+        raise storage_error(exc, db) from exc
+    return schema.HEAD
+
+
+def _compare(db: Database) -> tuple[list[str], list[str]]:
+    """The differences between the models and the database's tables, and the integrity
+    check's lines."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
@@ -162,7 +204,6 @@ def _check_schema(db: Database) -> CheckResult:
     import moviecli.models  # noqa: F401
     from moviecli.storage.schema import include_name
 
-    revision = db.current_revision()
     try:
         with db.engine.connect() as conn:
             ctx = MigrationContext.configure(
@@ -188,7 +229,7 @@ def _check_schema(db: Database) -> CheckResult:
             conn.rollback()
     except sa.exc.DBAPIError as exc:
         raise storage_error(exc, db) from exc
-    return CheckResult(revision, diffs, integrity)
+    return diffs, integrity
 
 
 def _missing_indexes(conn: sa.Connection) -> list[str]:

@@ -11,7 +11,7 @@ from moviecli.errors import UsageError
 from moviecli.models import User
 from moviecli.services import dbadmin, reference, users
 from moviecli.storage import schema
-from moviecli.storage.db import Database, storage_error
+from moviecli.storage.db import Database, UnknownRevision, storage_error
 
 
 @dataclass
@@ -20,11 +20,13 @@ class InitResult:
     added: dict[str, int] = field(default_factory=dict)
     admin: User | None = None
     admin_created: bool = False
+    repaired: str | None = None  # the revision stamped into an empty alembic_version
 
     @property
     def changed(self) -> bool:
         return (
             self.schema.before != self.schema.after
+            or self.repaired is not None
             or any(self.added.values())
             or self.admin_created
         )
@@ -38,7 +40,10 @@ def has_admin(db: Database) -> bool:
     """
     if not db.exists():
         return False
-    revision = db.current_revision()
+    try:
+        revision = db.current_revision()
+    except UnknownRevision:
+        revision = schema.HEAD  # the tables are there (initialise repairs the revision)
     if revision is None:
         return False
     if revision not in schema.REVISIONS:
@@ -63,7 +68,8 @@ def initialise(
     The admin is created only when the database has none; ``name``, ``email`` and
     ``password`` are then required.
     """
-    result = InitResult(schema=dbadmin.upgrade(db))
+    repaired = dbadmin.repair_revision(db)
+    result = InitResult(schema=dbadmin.upgrade(db), repaired=repaired)
     with db.write() as session:
         result.added = reference.seed(session)
         admin = session.exec(

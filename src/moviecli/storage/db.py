@@ -33,6 +33,13 @@ _WRITE = "moviecli_write"
 T = TypeVar("T")
 
 
+class UnknownRevision(StorageError):
+    """The tables are there but ``alembic_version`` is empty (a hand edit, a tool that
+    emptied it): ``moviecli init`` stamps the revision when the tables match the code's."""
+
+    code = "unknown_revision"
+
+
 class Database:
     """One database: its engine, and the check that its schema matches the code."""
 
@@ -93,6 +100,12 @@ class Database:
                             hint="point --db or MOVIECLI_DATABASE_URL at a moviecli database",
                         ) from exc
                     return None
+                if row is None and set(sa.inspect(conn).get_table_names()) - {"alembic_version"}:
+                    raise UnknownRevision(
+                        f"{self.describe()} has moviecli tables but an empty alembic_version "
+                        "table (its schema revision is unknown)",
+                        hint="run moviecli init to repair it",
+                    )
                 return None if row is None else str(row[0])
         except DBAPIError as exc:
             raise storage_error(exc, self) from exc
