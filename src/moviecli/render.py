@@ -141,6 +141,7 @@ class Column:
 MIN_WIDTH = 10  # narrowest a wrapping column gets before it is dropped
 KEY_ROOM = 20  # room a long title or filename keeps at least (it wraps beyond that)
 KEY_WIDE = 30  # room it gets first when there is more
+WORD_ROOM = 24  # a column keeps its longest word whole up to this width (an email)
 
 
 def table_overhead(columns: int) -> int:
@@ -155,7 +156,8 @@ def fit_columns(
 
     Rows are rich renderables (cells as :func:`_cell` makes them). Each column needs at
     least its floor: ``no_wrap`` and short columns their whole width; a key column its
-    whole width up to :data:`KEY_ROOM` (folded beyond); others ``min_width``. Columns
+    whole width up to :data:`KEY_ROOM` (folded beyond); others ``min_width``, or their
+    longest word up to :data:`WORD_ROOM` (so that words are not broken). Columns
     are dropped (lowest priority first, keys never) until the floors fit; the room left
     goes to the columns whose text is still wrapped, narrowest first.
     """
@@ -167,14 +169,14 @@ def fit_columns(
     for i, col in enumerate(cols):
         cells = [col.header, *(row[i] for row in rows)]
         sizes = [Measurement.get(con, options, c) for c in cells]
-        head = Measurement.get(con, options, col.header)
         full = max(max(s.maximum for s in sizes), col.min_width or 0, 1)
+        word = min(max(s.minimum for s in sizes), WORD_ROOM)  # its longest word
         if col.no_wrap:
             floor = full
         elif col.key:
             floor = min(full, max(KEY_ROOM, col.min_width or 0))
         else:
-            floor = min(full, max(col.min_width or MIN_WIDTH, head.minimum))
+            floor = min(full, max(col.min_width or MIN_WIDTH, word))
         natural.append(full)
         floors.append(floor)
     kept = list(range(len(cols)))
