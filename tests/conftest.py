@@ -223,6 +223,15 @@ def admin(make_user: Callable[..., Account], login_as: Callable[[Account], Accou
     )
 
 
+@pytest.fixture
+def film(cli: Callable[..., Result], admin: Account) -> dict[str, Any]:
+    """The admin's project "Film" (drama, 3 episodes), as project create --json prints it."""
+    result = cli("project", "create", "Film", "--genre", "drama", "--episodes", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = result.json()
+    return data
+
+
 # --- running the CLI ---------------------------------------------------------------------------
 
 

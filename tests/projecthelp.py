@@ -11,6 +11,25 @@ from typing import Any
 MEDIA_FAMILY_MIME = {"image": "image/png", "video": "video/mp4", "audio": "audio/mpeg"}
 
 
+def user_row(email: str, *, role: str = "user", tier: str = "free", **fields: Any) -> Any:
+    """A User row to add to a session, its limits its tier's, without password hashing
+    (make_user in conftest.py hashes a real password: for tests that log in)."""
+    from moviecli.models import User
+    from moviecli.services.limits import tier_limits
+
+    max_projects, max_episodes = tier_limits(tier)
+    fields.setdefault("name", email.split("@")[0].title())
+    return User(
+        email=email,
+        role=role,
+        tier=tier,
+        max_projects=max_projects,
+        max_episodes_per_project=max_episodes,
+        password_hash="-",
+        **fields,
+    )
+
+
 def new_project(cli: Any, title: str, *args: str) -> dict[str, Any]:
     """``project create TITLE`` (drama, 3 episodes unless ``args`` say otherwise)."""
     extra = list(args)

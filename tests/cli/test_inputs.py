@@ -26,14 +26,6 @@ NOT_UTF8 = (
 )
 
 
-@pytest.fixture
-def film(cli: Callable[..., Any], admin: Any) -> dict[str, Any]:
-    result = cli("project", "create", "Film", "--genre", "drama", "--episodes", "3", "--json")
-    assert result.exit_code == 0, result.stderr
-    data: dict[str, Any] = result.json()
-    return data
-
-
 def run_bytes(*argv: bytes, input: bytes = b"") -> Result:
     """moviecli in a real process with ``argv`` as bytes, as a shell passes them."""
     proc = subprocess.run(

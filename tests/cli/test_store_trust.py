@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +53,6 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def store_file(home: Path, sha256: str) -> Path:
     return home / "media" / "objects" / sha256[:2] / sha256
-
-
-@pytest.fixture
-def film(cli: Callable[..., Any], admin: Any) -> dict[str, Any]:
-    return new_project(cli, "Film")
 
 
 # --- item 2: project export --with-media ---------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,6 @@ NOT_UTF8 = (
 
 def no_traceback(result: Any) -> None:
     assert "Traceback" not in result.stderr + result.stdout
-
-
-@pytest.fixture
-def film(cli: Callable[..., Any], admin: Any) -> dict[str, Any]:
-    result = cli("project", "create", "Film", "--genre", "drama", "--episodes", "3", "--json")
-    assert result.exit_code == 0, result.stderr
-    data: dict[str, Any] = result.json()
-    return data
 
 
 # --- chat ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlmodel import col
 from moviecli.errors import PermissionDenied
 from moviecli.models import ChatSession, Media, Project, ProjectCollaborator, User
 from moviecli.services import access
-from tests.projecthelp import add_media, add_session
+from tests.projecthelp import add_media, add_session, user_row
 
 ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
 
@@ -36,15 +36,7 @@ def world(database: Any) -> World:
     private asset, in Desert also a public one; Cleo's, Bob's and Eve's sessions."""
     with database.write() as session:
         users = {
-            name: User(
-                email=f"{name}@example.com",
-                name=name.title(),
-                role=role,
-                tier="pro",
-                max_projects=10,
-                max_episodes_per_project=20,
-                password_hash="-",
-            )
+            name: user_row(f"{name}@example.com", role=role, tier="pro")
             for name, role in ROLES.items()
         }
         session.add_all(users.values())

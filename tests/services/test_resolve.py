@@ -9,6 +9,7 @@ from moviecli.errors import Ambiguous, NotFound, UsageError
 from moviecli.models import User
 from moviecli.services.resolve import MIN_PREFIX, by_id_or_prefix, one_of, user_by_email
 from moviecli.services.users import resolve_user
+from tests.projecthelp import user_row
 
 IDS = {
     "ann": "abcd1111" + "0" * 24,
@@ -22,17 +23,8 @@ def people(database):
     """Three users with chosen ids (inserted directly: no password hashing)."""
     with database.write() as session:
         for name, user_id in IDS.items():
-            session.add(
-                User(
-                    id=user_id,
-                    email=f"{name.title()}@Example.com",
-                    name=name.title(),
-                    role="admin" if name == "ann" else "user",
-                    max_projects=1,
-                    max_episodes_per_project=3,
-                    password_hash="x",
-                )
-            )
+            role = "admin" if name == "ann" else "user"
+            session.add(user_row(f"{name.title()}@Example.com", role=role, id=user_id))
     with database.session() as session:
         yield session, {name: session.get(User, user_id) for name, user_id in IDS.items()}
 

@@ -7,23 +7,13 @@ import sqlalchemy as sa
 
 from moviecli.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationFailed
 from moviecli.models import LoginToken, User, UserPublic, UserRef, utcnow
-from moviecli.services import auth, limits, users
+from moviecli.services import auth, users
 from moviecli.services.passwords import verify_password
+from tests.projecthelp import user_row
 
 
 def _insert(session, email, *, role="user", tier="free", deleted=False):
-    """A user without password hashing (most rules do not look at the password)."""
-    projects, episodes = limits.TIER_LIMITS[tier]
-    user = User(
-        email=email,
-        name=email.split("@")[0].title(),
-        role=role,
-        tier=tier,
-        max_projects=projects,
-        max_episodes_per_project=episodes,
-        password_hash="unused",
-        deleted_at=utcnow() if deleted else None,
-    )
+    user = user_row(email, role=role, tier=tier, deleted_at=utcnow() if deleted else None)
     session.add(user)
     session.flush()
     return user

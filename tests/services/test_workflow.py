@@ -314,18 +314,12 @@ def test_phase_states_with_needs() -> None:
 @pytest.fixture
 def stored(database):
     """A project whose media are of every status and version, beside another project's."""
-    from moviecli.models import Project, StyleReference, User
-    from tests.projecthelp import add_media
+    from moviecli.models import Project, StyleReference
+    from tests.projecthelp import add_media, user_row
 
     wf._fact_queries.cache_clear()  # built from services/counting.py as it is now
     with database.write() as session:
-        owner = User(
-            email="o@example.com",
-            name="O",
-            max_projects=5,
-            max_episodes_per_project=5,
-            password_hash="-",
-        )
+        owner = user_row("o@example.com", tier="pro")
         session.add(owner)
         session.flush()
         projects = [
