@@ -283,8 +283,12 @@ def get_value(key: str, data: dict[str, Any] | None = None) -> Any:
 def _known(key: str) -> Key:
     spec = KEYS.get(key)
     if spec is None:
+        from moviecli import suggest
+
+        known = "known keys: " + ", ".join(sorted(KEYS))
+        guess = suggest.did_you_mean(key, KEYS)
         raise UsageError(
-            f"unknown config key {key!r}", hint="known keys: " + ", ".join(sorted(KEYS))
+            f"unknown config key {key!r}", hint=f"{guess} {known}" if guess else known
         )
     return spec
 

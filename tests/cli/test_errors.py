@@ -21,11 +21,6 @@ import moviecli
         ),
         (("user", "list", "--bogus"), "No such option: --bogus (see 'moviecli user list --help')"),
         (
-            ("user", "list", "--limit", "many"),
-            "Invalid value for '--limit': Input should be a valid integer, unable to parse "
-            "string as an integer (see 'moviecli user list --help')",
-        ),
-        (
             ("user", "prefs", "get"),
             "Missing argument 'key' (see 'moviecli user prefs get --help')",
         ),
@@ -40,13 +35,25 @@ def test_usage_errors_are_one_line(cli, home, args, message):
 
 
 def test_usage_error_with_json_prints_the_error_object(cli, home):
-    result = cli("user", "list", "--limit", "many", "--json")
+    result = cli("user", "list", "--bogus", "--json")
     assert result.exit_code == 2
     error = result.json()["error"]
     assert error["code"] == "usage"
-    assert error["message"].startswith("Invalid value for '--limit'")
+    assert error["message"].startswith("No such option: --bogus")
     assert error["details"] == {}
-    assert result.stderr.startswith("Error: Invalid value for '--limit'")
+    assert result.stderr.startswith("Error: No such option: --bogus")
+
+
+def test_a_number_that_is_not_one_with_json(cli, home):
+    result = cli("user", "list", "--limit", "many", "--json")
+    assert result.exit_code == 2
+    error = result.json()["error"]
+    assert error == {
+        "code": "validation",
+        "message": "invalid input",
+        "details": {"limit": "must be a whole number"},
+    }
+    assert result.stderr == "Error: invalid input\n  limit: must be a whole number\n"
 
 
 def test_unknown_command_in_a_real_process(cli_process):

@@ -264,7 +264,8 @@ def test_14_12_config_show_fits_80_columns(cli, home, terminal):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert "Default" in lines[2] and "Source" in lines[2]
+    header = next(line for line in lines if "Key" in line)  # under the file's path
+    assert "Default" in header and "Source" in header
     assert any("│ chat.max_tokens    │ 600" in line for line in lines)
 
 
@@ -345,3 +346,104 @@ def test_14_11_session_export_json_and_files(cli, chatted, tmp_path):
     assert result.stderr == f"Error: no such directory: {tmp_path / 'nowhere'}\n"
     result = cli("session", "export", "ffffffff", "--format", "markdown")
     assert (result.exit_code, result.stderr) == (3, "Error: session 'ffffffff' not found\n")
+
+
+# --- 9. did you mean; enumerations in any case; plain words -------------------------------------
+
+
+def test_14_9_enumerated_values_in_any_case(cli, admin, make_user):
+    result = cli(
+        "project", "create", "Moon", "--genre", "Sci-Fi", "--episodes", "3",
+        "--audience", "Teen", "--quality", "PREMIUM", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert (data["genre"], data["targetAudience"]) == ("sci-fi", "teen")
+    assert data["projectSettings"]["qualityTier"] == "premium"
+    assert cli("project", "list", "--genre", "SCI-FI", "--json").json()["total"] == 1
+    assert cli("project", "list", "--status", "Concept", "--json").json()["total"] == 1
+    moved = cli("project", "status", "Moon", "Pre-Production", "--json")
+    assert moved.json()["status"] == "pre-production"
+    assert cli("media", "list", "--type", "Concept-Art", "--json").json()["total"] == 0
+    assert cli("session", "list", "--state", "Active", "--json").json()["total"] == 0
+    made = cli("user", "create", "--email", "p@example.com", "--name", "P", "--role", "Producer",
+               "--password-stdin", "--json", input="pw-1234567890\n")  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert made.json()["role"] == "producer"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error"),
+    [
+        (
+            ["project", "create", "X", "--genre", "scifi", "--episodes", "3"],
+            2,
+            "Error: invalid input\n  genre: 'scifi' is not one of: action, comedy, drama, "
+            "horror, sci-fi, thriller, romance, documentary (did you mean 'sci-fi'?)\n",
+        ),
+        (
+            ["media", "list", "--type", "concpt_art"],
+            2,
+            "Error: invalid input\n  mediaType: 'concpt_art' is not one of: style_reference, "
+            "character_design, environment_design, concept_art, storyboard, video_segment, "
+            "final_video, audio_clip, voice_profile, music_track, sound_effect "
+            "(did you mean 'concept_art'?)\n",
+        ),
+        (["project", "show", "Space Heistt"], 3,
+         "Error: project 'Space Heistt' not found (did you mean 'Space Heist'?)\n"),
+        (["user", "show", "bob@exampel.com"], 3,
+         "Error: user 'bob@exampel.com' not found (did you mean 'bob@example.com'?)\n"),
+        (["config", "get", "chat.modle"], 2,
+         "Error: unknown config key 'chat.modle' (did you mean 'chat.model'? known keys: "
+         "auth.token_days, chat.api_key_env, chat.backend, chat.base_url, chat.max_tokens, "
+         "chat.model, chat.timeout, database.url, media.group_access, media.store)\n"),
+        (["chat", "Space Heist", "--choice", "story_developmnt"], 2,
+         "Error: unknown choice 'story_developmnt' (did you mean 'story_development'? valid "
+         "choices: initial_concept, story_development, character_creation, visual_design, "
+         "audio_design, scene_production, post_production, final_assembly, manual_override)\n"),
+        (["template", "show", "sitcon"], 3,
+         "Error: template 'sitcon' not found (did you mean 'sitcom'? known: anime-action, "
+         "docu-series, horror-anthology, kids-cartoon, sitcom)\n"),
+    ],
+)  # fmt: skip
+def test_14_9_did_you_mean(args, code, error, cli, admin, make_user):
+    new_project(cli, "Space Heist")
+    make_user("bob@example.com")
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == (code, error)
+
+
+def test_14_9_suggestions_never_name_what_the_actor_cannot_see(cli, admin, make_user, login_as):
+    new_project(cli, "Secret Plan")
+    make_user("carol@example.com")
+    bob = make_user("bob@example.com")
+    login_as(bob)
+    result = cli("project", "show", "Secret Plann")
+    assert (result.exit_code, result.stderr) == (3, "Error: project 'Secret Plann' not found\n")
+    result = cli("user", "show", "carol@exampel.com")
+    assert (result.exit_code, result.stderr) == (
+        3,
+        "Error: user 'carol@exampel.com' not found\n",
+    )
+    assert cli("user", "show", "bob@exampel.com").stderr == (
+        "Error: user 'bob@exampel.com' not found\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "problem"),
+    [
+        (["project", "create", "X", "--genre", "drama", "--episodes", "abc"],
+         "episodeCount", "must be a whole number"),
+        (["project", "create", "X", "--genre", "drama", "--episodes", "3",
+          "--episode-duration", "1.5"], "episodeDuration", "must be a whole number"),
+        (["project", "list", "--limit", "ten"], "limit", "must be a whole number"),
+        (["media", "list", "--episode", "x"], "episode", "must be a whole number"),
+        (["media", "update", "ffff", "--timestamp", "soon"], "timestamp", "must be a number"),
+    ],
+)  # fmt: skip
+def test_14_9_numbers_are_checked_in_plain_words(args, field, problem, cli, admin):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: invalid input\n  {field}: {problem}\n"
+    assert "Input should be" not in result.stderr

@@ -331,7 +331,7 @@ def test_pref_values_are_json_when_they_parse(raw, value):
         ("defaultEpisodes", "2.5"),
         ("defaultEpisodes", '"5"'),
         ("defaultGenre", '["comedy"]'),
-        ("defaultAudience", "Teen"),
+        ("defaultAudience", "Teenage"),
     ],
 )
 def test_meaningful_prefs_are_checked(database, team, key, raw):

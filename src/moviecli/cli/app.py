@@ -111,7 +111,17 @@ def _light_value(param: Any, ctx: Context, value: Any, convert: Any) -> Any:
         # reads another parameter's value)
         return value
     if value is not None or param.required:
-        return _utf8_only(param, convert(ctx, value))
+        try:
+            converted = convert(ctx, value)
+        except typer.BadParameter:
+            plain = _number_problem(param)
+            if plain is None:
+                raise
+            from moviecli.errors import ValidationFailed
+
+            # typer's own words quote pydantic ("Input should be a valid integer, …")
+            raise ValidationFailed({_field_name(param): plain}) from None
+        return _utf8_only(param, converted)
     value = () if param.multiple or param.nargs == -1 else None
     if param.callback is not None:
         value = param.callback(ctx, param, value)
@@ -132,6 +142,27 @@ def _utf8_only(param: Any, value: Any) -> Any:
 
     name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
     raise UsageError(f"{name} is {NOT_UTF8}")
+
+
+def _number_problem(param: Any) -> str | None:
+    """What a number option's value must be, in plain words (None: not a number option)."""
+    import typing
+
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    kinds = set(typing.get_args(annotation)) or {annotation}
+    if bool in kinds:
+        return None
+    if int in kinds:
+        return "must be a whole number"
+    if float in kinds:
+        return "must be a number"
+    return None
+
+
+def _field_name(param: Any) -> str:
+    """An option's name as validation messages name fields (camelCase: episodeDuration)."""
+    head, *rest = str(param.name).split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 class _LightOption(TyperOption):

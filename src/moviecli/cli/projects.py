@@ -120,7 +120,7 @@ def _bar(percent: int) -> Any:
 def create(
     title: str = typer.Argument(..., help="Project title (unique among yours)."),
     genre: str | None = GenreOpt,
-    episodes: int | None = EpisodesOpt,
+    episode_count: int | None = EpisodesOpt,
     audience: str | None = AudienceOpt,
     description: str | None = DescriptionOpt,
     aspect_ratio: str | None = RatioOpt,
@@ -137,7 +137,7 @@ def create(
     fields = _fields(
         title=title,
         genre=genre,
-        episode_count=episodes,
+        episode_count=episode_count,
         target_audience=audience,
         description=description,
         aspect_ratio=aspect_ratio,
@@ -504,7 +504,7 @@ def update(
     title: str | None = typer.Option(None, "--title", help="New title."),
     description: str | None = DescriptionOpt,
     genre: str | None = GenreOpt,
-    episodes: int | None = EpisodesOpt,
+    episode_count: int | None = EpisodesOpt,
     audience: str | None = AudienceOpt,
     aspect_ratio: str | None = RatioOpt,
     episode_duration: int | None = DurationOpt,
@@ -517,7 +517,7 @@ def update(
     fields = _fields(
         title=title,
         genre=genre,
-        episode_count=episodes,
+        episode_count=episode_count,
         target_audience=audience,
         description=description,
         aspect_ratio=aspect_ratio,

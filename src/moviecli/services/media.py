@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from moviecli import files
-from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES
+from moviecli import files, suggest
+from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, MEDIA_TYPES
 from moviecli.errors import (
     Conflict,
     NotFound,
@@ -175,8 +175,10 @@ def list_media(
         problems["model"] = "must not be empty"
     if media_type is not None and (problem := media_type_problem(media_type)) is not None:
         problems["mediaType"] = problem
-    if status is not None and status not in MEDIA_STATUSES:
-        problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
+    elif media_type is not None:  # any case: --type Concept-Art is concept_art
+        media_type = suggest.canonical(media_type, MEDIA_TYPES) or media_type
+    if status is not None:
+        status = suggest.pick(status, MEDIA_STATUSES, "status", problems)
     if episode is not None and not 1 <= episode <= limits.MAX_EPISODES:
         # no project has more episodes (and the database takes no number past 64 bits)
         problems["episode"] = f"must be between 1 and {limits.MAX_EPISODES}"

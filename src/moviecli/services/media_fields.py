@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, MEDIA_TYPES
+from moviecli import suggest
+from moviecli.enums import MEDIA_STATUSES, MEDIA_TYPES
 from moviecli.errors import ValidationFailed
 from moviecli.models import utcnow
 
@@ -116,7 +117,7 @@ def _check_common(
             f"must be 0 or more seconds, under {MAX_TIMESTAMP:,.0f}"
         )
     if status is not None and status not in MEDIA_STATUSES:
-        problems["status"] = f"{status!r} is not one of: {', '.join(MEDIA_STATUSES)}"
+        problems["status"] = suggest.not_one_of(status, MEDIA_STATUSES)
 
 
 def _generation_record(generation: Generation, problems: dict[str, str]) -> dict[str, Any]:
@@ -137,8 +138,8 @@ def _generation_record(generation: Generation, problems: dict[str, str]) -> dict
 
 def media_type_problem(media_type: str) -> str | None:
     """What is wrong with a mediaType (one of the eleven of SPEC section 4), or None."""
-    if media_type not in MEDIA_FAMILIES:
-        return f"{media_type!r} is not one of: {', '.join(MEDIA_TYPES)}"
+    if suggest.canonical(media_type, MEDIA_TYPES) is None:  # any case
+        return suggest.not_one_of(media_type, MEDIA_TYPES)
     return None
 
 
@@ -147,6 +148,10 @@ def validate_fields(fields: AssetFields, project: Project | None) -> dict[str, A
     problems: dict[str, str] = {}
     if (problem := media_type_problem(fields.media_type)) is not None:
         problems["mediaType"] = problem
+    else:  # any case: --type Concept-Art is concept_art
+        fields.media_type = suggest.canonical(fields.media_type, MEDIA_TYPES) or fields.media_type
+    if fields.status is not None:
+        fields.status = suggest.canonical(fields.status, MEDIA_STATUSES) or fields.status
     tags = _clean_list(fields.tags)
     characters = _clean_list(fields.characters)
     scene = fields.scene.strip() if fields.scene else None
@@ -214,6 +219,8 @@ def validate_changes(media: Media, changes: Changes, project: Project) -> dict[s
     tags = [t for t in media.tags if t not in remove]
     tags += [t for t in add if t not in tags]
     characters = _clean_list(changes.characters) if changes.characters is not None else None
+    if changes.status is not None:
+        changes.status = suggest.canonical(changes.status, MEDIA_STATUSES) or changes.status
     _check_common(
         problems,
         description=changes.description,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from moviecli import suggest
 from moviecli.enums import MEDIA_TYPES
 from moviecli.errors import ValidationFailed
 from moviecli.models import Media, MediaPublic, Project, User, utcnow
@@ -145,8 +146,9 @@ def search(
         view = SearchIndex(db.url).view(session)
     vector = embeddings.embed_query(query)
     mask = view.has_vector & view.newest
-    if media_type is not None:
-        mask &= view.media_type == MEDIA_TYPES.index(media_type)
+    if media_type is not None:  # any case: --type Concept-Art is concept_art
+        found = suggest.canonical(media_type, MEDIA_TYPES) or media_type
+        mask &= view.media_type == MEDIA_TYPES.index(found)
     if project_ids is not None:
         in_projects = np.isin(view.project, view.project_codes(project_ids))
         mask &= in_projects if project is not None else (in_projects | view.public)

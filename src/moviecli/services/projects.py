@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from moviecli import suggest
 from moviecli.enums import (
     ASPECT_RATIOS,
     AUDIENCES,
@@ -121,8 +122,8 @@ def validate(fields: Fields) -> dict[str, str]:
         ("quality_tier", QUALITY_TIERS),
     ):
         value = getattr(fields, attr)
-        if value is not None and value not in allowed:
-            problems[FIELD_NAMES[attr]] = f"{value!r} is not one of: {', '.join(allowed)}"
+        if value is not None:  # any case: --genre Sci-Fi is sci-fi
+            setattr(fields, attr, suggest.pick(value, allowed, FIELD_NAMES[attr], problems))
     if fields.episode_count is not None:
         problem = limits.episodes_problem(fields.episode_count)
         if problem:
@@ -160,7 +161,9 @@ def get_template(session: Session, name: str) -> Template:
     template = session.get(Template, name.strip().lower())
     if template is None:
         names = session.exec(select(Template.name).order_by(col(Template.name))).all()
-        raise NotFound(f"template {name!r} not found", hint="known: " + ", ".join(names))
+        known = "known: " + ", ".join(names)
+        guess = suggest.did_you_mean(name, names)
+        raise NotFound(f"template {name!r} not found", hint=f"{guess} {known}" if guess else known)
     return template
 
 
@@ -279,7 +282,15 @@ def resolve(session: Session, actor: User, ref: str) -> Project:
             raise Ambiguous(
                 _ambiguous(session, ref, matches), hint="give more characters of the id"
             )
-    raise NotFound(f"project {ref!r} not found")
+    raise NotFound(f"project {ref!r} not found", hint=_closest_titles(session, ref, visible))
+
+
+def _closest_titles(session: Session, ref: str, visible: sa.ColumnElement[bool]) -> str | None:
+    """Did you mean …? among the titles the actor may see (never another's)."""
+    titles = session.exec(
+        select(Project.title).where(visible).order_by(col(Project.updated_at).desc()).limit(20_000)
+    ).all()
+    return suggest.did_you_mean(ref, titles)
 
 
 def _ambiguous(session: Session, ref: str, projects: Any) -> str:
@@ -393,12 +404,11 @@ def list_projects(
     limit: int = 20,
 ) -> Page[ProjectRow]:
     problems: dict[str, str] = {}
-    if status is not None and status not in PROJECT_STATUSES:
-        problems["status"] = f"{status!r} is not one of: {', '.join(PROJECT_STATUSES)}"
-    if genre is not None and genre not in GENRES:
-        problems["genre"] = f"{genre!r} is not one of: {', '.join(GENRES)}"
-    if sort not in SORTS:
-        problems["sort"] = f"{sort!r} is not one of: {', '.join(sorted(SORTS))}"
+    if status is not None:
+        status = suggest.pick(status, PROJECT_STATUSES, "status", problems)
+    if genre is not None:
+        genre = suggest.pick(genre, GENRES, "genre", problems)
+    sort = suggest.pick(sort, sorted(SORTS), "sort", problems)
     problems.update(page_problems(page, limit))  # every invalid option at once
     if problems:
         raise ValidationFailed(problems)
@@ -726,8 +736,10 @@ def allowed_next(project: Project) -> list[str]:
 
 def set_status(session: Session, actor: User, ref: str | None, new: str) -> tuple[Project, str]:
     """One step forward, on-hold from anywhere, or back from on-hold to where it was."""
-    if new not in PROJECT_STATUSES:
-        raise ValidationFailed({"status": f"{new!r} is not one of: {', '.join(PROJECT_STATUSES)}"})
+    problems: dict[str, str] = {}
+    new = suggest.pick(new, PROJECT_STATUSES, "status", problems)
+    if problems:
+        raise ValidationFailed(problems)
     project = editable(session, actor, ref)
     return _move(session, project, new)
 

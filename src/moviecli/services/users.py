@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from moviecli import suggest
 from moviecli.enums import AUDIENCES, GENRES, ROLES, TIERS
 from moviecli.errors import (
     AuthError,
@@ -62,11 +63,9 @@ def _check_name(name: str, problems: dict[str, str]) -> str:
     return name
 
 
-def _check_enum(
-    field: str, value: str, allowed: tuple[str, ...], problems: dict[str, str]
-) -> None:
-    if value not in allowed:
-        problems[field] = f"{value!r} is not one of: {', '.join(allowed)}"
+def _check_enum(field: str, value: str, allowed: tuple[str, ...], problems: dict[str, str]) -> str:
+    """``value`` as the allowed value it names, whatever its case."""
+    return suggest.pick(value, allowed, field, problems)
 
 
 def password_problem(password: str, email: str) -> str | None:
@@ -115,8 +114,8 @@ def create_user(
     problems: dict[str, str] = {}
     email = _check_email(email, problems)
     name = _check_name(name, problems)
-    _check_enum("role", role, ROLES, problems)
-    _check_enum("subscription.tier", tier, TIERS, problems)
+    role = _check_enum("role", role, ROLES, problems)
+    tier = _check_enum("subscription.tier", tier, TIERS, problems)
     problem = password_problem(password, email)
     if problem is not None:
         problems["password"] = problem
@@ -145,6 +144,15 @@ def _flush_unique(session: Session, email: str) -> None:
         raise Conflict(f"a user with email {email} already exists") from exc
 
 
+def _closest_emails(session: Session, actor: User, ref: str) -> str | None:
+    """Did you mean …? among every user's email, for an admin only: others name another
+    user by their exact email, and a suggestion would tell them who has an account."""
+    if not access.is_admin(actor):
+        return None
+    emails = session.exec(select(User.email).where(col(User.deleted_at).is_(None))).all()
+    return suggest.did_you_mean(ref, emails)
+
+
 def resolve_user(session: Session, actor: User, ref: str) -> User:
     """A user named by email (case-insensitive) or id/prefix, among those the actor sees.
 
@@ -155,7 +163,7 @@ def resolve_user(session: Session, actor: User, ref: str) -> User:
     if "@" in ref:
         user = user_by_email(session, ref)
         if user is None or (user.deleted_at is not None and not access.is_admin(actor)):
-            raise NotFound(f"user {ref!r} not found")
+            raise NotFound(f"user {ref!r} not found", hint=_closest_emails(session, actor, ref))
         return user
     where = None if access.is_admin(actor) else col(User.id) == actor.id
     return by_id_or_prefix(
@@ -232,9 +240,9 @@ def update_user(session: Session, actor: User, ref: str | None, changes: UserCha
     name = _check_name(changes.name, problems) if changes.name is not None else None
     email = _check_email(changes.email, problems) if changes.email is not None else None
     if changes.role is not None:
-        _check_enum("role", changes.role, ROLES, problems)
+        changes.role = _check_enum("role", changes.role, ROLES, problems)
     if changes.tier is not None:
-        _check_enum("subscription.tier", changes.tier, TIERS, problems)
+        changes.tier = _check_enum("subscription.tier", changes.tier, TIERS, problems)
     problems.update(limits.subscription_problems(changes.max_projects, changes.max_episodes))
     if not any(v is not None for v in vars(changes).values()):
         raise UsageError("nothing to change", hint="pass --name, --email, --role, --tier, …")
@@ -483,7 +491,10 @@ def set_preference(session: Session, actor: User, key: str, raw: str) -> Any:
     value = parse_pref_value(raw, key)
     allowed = _PREF_CHOICES.get(key)
     if allowed is not None and value not in allowed:
-        raise ValidationFailed({key: f"{value!r} is not one of: {', '.join(allowed)}"})
+        found = suggest.canonical(value, allowed) if isinstance(value, str) else None
+        if found is None:
+            raise ValidationFailed({key: suggest.not_one_of(value, allowed)})
+        value = found
     # bool is an int in Python: JSON true must not pass as 1 episode.
     whole = isinstance(value, int) and not isinstance(value, bool)
     if key == "defaultEpisodes" and not (whole and 1 <= value <= limits.MAX_EPISODES):

@@ -188,9 +188,14 @@ def unmet_prerequisites(step: str, completed: set[str]) -> list[str]:
 
 def check_choice_id(choice: str) -> str:
     if choice not in CHOICE_IDS:
-        raise UsageError(
-            f"unknown choice {choice!r}", hint="valid choices: " + ", ".join(CHOICE_IDS)
-        )
+        from moviecli import suggest
+
+        found = suggest.canonical(choice, CHOICE_IDS)  # any case, - for _
+        if found is not None:
+            return found
+        valid = "valid choices: " + ", ".join(CHOICE_IDS)
+        guess = suggest.did_you_mean(choice, CHOICE_IDS)
+        raise UsageError(f"unknown choice {choice!r}", hint=f"{guess} {valid}" if guess else valid)
     return choice
 
 

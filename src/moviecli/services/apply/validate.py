@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moviecli import suggest
 from moviecli.enums import MEDIA_FAMILIES, MEDIA_STATUSES, VISIBILITIES
 from moviecli.services import projects
 from moviecli.text import fold
@@ -235,15 +236,13 @@ class Checker:
         if media_type not in MEDIA_FAMILIES:
             self.problem(
                 f"{place}.mediaType",
-                f"{media_type!r} is not one of: {', '.join(MEDIA_FAMILIES)}"
+                suggest.not_one_of(media_type, MEDIA_FAMILIES)
                 if media_type is not None
                 else "is required",
             )
         for key, allowed in (("status", MEDIA_STATUSES), ("visibility", VISIBILITIES)):
             if key in item and item[key] not in allowed:
-                self.problem(
-                    f"{place}.{key}", f"{item[key]!r} is not one of: {', '.join(allowed)}"
-                )
+                self.problem(f"{place}.{key}", suggest.not_one_of(item[key], allowed))
         path, sha = self.content(place, item)
         related = self.related(f"{place}.relatedElements", item.get("relatedElements"))
         style = self.typed(

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from sqlmodel import Session
 
+from moviecli import suggest
 from moviecli.errors import ValidationFailed
 from moviecli.models import Project, User
 from moviecli.services import access, projects
@@ -54,10 +55,11 @@ def attach_files(
     from moviecli.enums import MEDIA_TYPES
     from moviecli.services import media_add, media_fields, probe
 
-    if attach_type is not None and attach_type not in MEDIA_TYPES:
-        raise ValidationFailed(
-            {"attachType": f"{attach_type!r} is not one of: {', '.join(MEDIA_TYPES)}"}
-        )
+    if attach_type is not None:
+        problems_: dict[str, str] = {}
+        attach_type = suggest.pick(attach_type, MEDIA_TYPES, "attachType", problems_)
+        if problems_:
+            raise ValidationFailed(problems_)
     kinds: list[str] = []
     problems: dict[str, str] = {}
     for path in files:

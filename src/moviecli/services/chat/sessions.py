@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from moviecli import suggest
 from moviecli.enums import SESSION_STATES
 from moviecli.errors import InvalidTransition, PermissionDenied, UsageError, ValidationFailed
 from moviecli.models import ChatSession, Message, Project, User, utcnow
@@ -237,8 +238,11 @@ def list_sessions(
     page: int = 1,
     limit: int = 20,
 ) -> Page[SessionInfo]:
-    if state is not None and state not in SESSION_STATES:
-        raise ValidationFailed({"state": f"{state!r} is not one of: {', '.join(SESSION_STATES)}"})
+    if state is not None:
+        problems: dict[str, str] = {}
+        state = suggest.pick(state, SESSION_STATES, "state", problems)
+        if problems:
+            raise ValidationFailed(problems)
     check_page(page, limit)
     where = [
         access.readable_sessions(actor) if all_readable else col(ChatSession.user_id) == actor.id

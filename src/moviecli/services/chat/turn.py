@@ -87,7 +87,7 @@ class TurnRequest:
     def check(self) -> None:
         """Usage errors before anything is stored (exit 2)."""
         if self.choice is not None and not self.choice.strip().isdigit():
-            workflow.check_choice_id(self.choice)
+            self.choice = workflow.check_choice_id(self.choice)
         if self.custom is not None and self.choice is None:
             self.choice = MANUAL_OVERRIDE
         for what, text in (("message", self.message), ("direction", self.custom)):
