@@ -259,14 +259,17 @@ def test_14_12_config_show_says_where_each_value_comes_from(cli, home, monkeypat
 
 
 def test_14_12_config_show_fits_80_columns(cli, home, terminal):
+    assert cli("config", "set", "chat.timeout", "90").exit_code == 0
     terminal(80)
     result = cli("config", "show")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     header = next(line for line in lines if "Key" in line)  # under the file's path
-    assert "Default" in header and "Source" in header
-    assert any("│ chat.max_tokens    │ 600" in line for line in lines)
+    assert "Value" in header and "Source" in header
+    assert any("│ chat.max_tokens    │ 600" in line and "│ default" in line for line in lines)
+    timeout = next(i for i, line in enumerate(lines) if "│ chat.timeout" in line)
+    assert "│ file (default: 60)" in "".join(lines[timeout : timeout + 2])
 
 
 # --- 11. session export --format json|markdown [-o FILE] ---------------------------------------

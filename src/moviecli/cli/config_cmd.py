@@ -43,13 +43,23 @@ def show(json_out: JsonOpt = False) -> None:
     def shown(value: object) -> object:
         return "—" if value is None else value
 
+    def meaning(s: config.Setting) -> str:
+        return s.meaning if s.env is None else f"{s.meaning}; {s.env} overrides it"
+
+    if not render.use_rich():  # one column per field, for scripts
+        render.print_table(
+            ["key", "value", "source", "default", "meaning"],
+            [(s.key, shown(s.value), s.source, shown(s.default), meaning(s)) for s in settings],
+        )
+        return
+    # On a terminal the default goes with the source when the value is not the default,
+    # so that both fit beside the value at 80 columns.
     rows = [
         (
             s.key,
             shown(s.value),
-            s.source,
-            shown(s.default),
-            s.meaning if s.env is None else f"{s.meaning}; {s.env} overrides it",
+            s.source if s.value == s.default else f"{s.source} (default: {shown(s.default)})",
+            meaning(s),
         )
         for s in settings
     ]
@@ -57,8 +67,7 @@ def show(json_out: JsonOpt = False) -> None:
         [
             render.Column("Key", no_wrap=True, key=True),
             render.Column("Value", min_width=12, priority=4),
-            render.Column("Source", no_wrap=True, priority=3),
-            render.Column("Default", min_width=12, priority=2),
+            render.Column("Source", min_width=12, priority=3),
             render.Column("Meaning", min_width=16, priority=1),
         ],
         rows,
