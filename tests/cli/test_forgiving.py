@@ -450,3 +450,39 @@ def test_14_9_numbers_are_checked_in_plain_words(args, field, problem, cli, admi
     assert result.exit_code == 2
     assert result.stderr == f"Error: invalid input\n  {field}: {problem}\n"
     assert "Input should be" not in result.stderr
+
+
+# --- 13. session search --json: the exact total -------------------------------------------------
+
+
+def test_14_13_session_search_reports_the_exact_total(cli, admin, make_user, login_as, database):
+    """More than 10,000 matches (where the count used to stop), for a reader of everything
+    (the index's own count) and for a user who reads only some sessions (checked one by
+    one), with and without --project."""
+    import sqlalchemy as sa
+
+    from moviecli.models import Message
+
+    bob = make_user("bob@example.com")
+    mine = new_project(cli, "Mine")
+    login_as(bob)
+    new_project(cli, "Theirs")
+    theirs = cli("chat", "Theirs", "-m", "A lighthouse keeper", "--json").json()["sessionId"]
+    login_as(admin)
+    ours = cli("chat", "Mine", "-m", "A heist on the moon", "--json").json()["sessionId"]
+    rows = [
+        {"session_id": sid, "seq": 100 + n, "role": "user", "content": f"moon crater {n}"}
+        for sid, count in ((ours, 10_050), (theirs, 70))
+        for n in range(count)
+    ]
+    with database.write() as session:
+        session.execute(sa.insert(Message), rows)
+    found = cli("session", "search", "crater", "--json", "--limit", "5").json()
+    assert (found["total"], len(found["items"])) == (10_120, 5)
+    found = cli("session", "search", "moon crater", "--project", "Mine", "--json").json()
+    assert found["total"] == 10_050
+    assert mine["id"] == found["items"][0]["projectId"]
+    login_as(bob)  # reads only the sessions on Theirs
+    assert cli("session", "search", "crater", "--json").json()["total"] == 70
+    result = cli("session", "search", "crater", "--limit", "10")
+    assert result.stderr == "page 1 of 7 (70 matches; --page N for more)\n"

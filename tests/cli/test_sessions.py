@@ -236,19 +236,15 @@ def test_long_snippets_are_cut_around_the_match(cli, admin):
     assert "needle" in snippet and len(snippet) <= 125
 
 
-def test_search_counts_matches_up_to_a_cap(cli, admin, monkeypatch):
-    from moviecli.services.chat import fulltext
-
+def test_search_counts_every_match(cli, admin):
     cli("project", "create", "P", "--genre", "drama", "--episodes", "2")
     for n in range(3):
         _turn(cli, "P", "--new", "-m", f"echo number {n}")
     found = cli("session", "search", "echo", "--json").json()
-    assert (found["total"], found["totalCapped"], len(found["items"])) == (6, False, 6)
-    monkeypatch.setattr(fulltext, "MAX_COUNTED", 4)
-    found = cli("session", "search", "echo", "--json").json()
-    assert (found["total"], found["totalCapped"], len(found["items"])) == (4, True, 6)
+    assert (found["total"], len(found["items"])) == (6, 6)
+    assert "totalCapped" not in found
     plain = cli("session", "search", "echo", "--limit", "2")
-    assert plain.stderr == "page 1 of 2 (4 matches or more; --page N for more)\n"
+    assert plain.stderr == "page 1 of 3 (6 matches; --page N for more)\n"
 
 
 def test_bad_arguments_are_usage_errors(cli, admin):

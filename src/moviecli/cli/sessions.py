@@ -277,6 +277,6 @@ def search(
             result.total,
             result.page,
             result.limit,
-            "matches or more" if result.total_capped else "matches",
+            "matches",
         ),
     )

@@ -13,7 +13,7 @@ What a message means (the understanding) and the reply writers (the backends) li
 """
 
 from moviecli.services.chat.attach import attach_files
-from moviecli.services.chat.fulltext import SearchHit, SearchPage, search, snippet
+from moviecli.services.chat.fulltext import SearchHit, search, snippet
 from moviecli.services.chat.outcome import compute_outcome
 from moviecli.services.chat.sessions import (
     MessageInfo,
@@ -41,7 +41,6 @@ __all__ = [
     "MessageInfo",
     "Opened",
     "SearchHit",
-    "SearchPage",
     "SessionInfo",
     "TurnRequest",
     "TurnResult",

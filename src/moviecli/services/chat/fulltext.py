@@ -28,14 +28,6 @@ class SearchHit:
 
 
 _TOKEN = re.compile(r"[^\W_]+")
-MAX_COUNTED = 10_000
-
-
-@dataclass
-class SearchPage(Page[SearchHit]):
-    """A page of hits; ``total_capped``: there are more than ``total`` matches."""
-
-    total_capped: bool = False
 
 
 def search_terms(text: str) -> list[str]:
@@ -51,10 +43,10 @@ def search(
     project_ref: str | None = None,
     page: int = 1,
     limit: int = 20,
-) -> SearchPage:
+) -> Page[SearchHit]:
     """Full text over the messages the actor may read, newest first. Every word must match
-    (FTS5 on SQLite, PostgreSQL's ``simple`` text search: no stemming on either). Matches
-    are counted up to MAX_COUNTED."""
+    (FTS5 on SQLite, PostgreSQL's ``simple`` text search: no stemming on either). The
+    total is exact."""
     check_page(page, limit)
     terms = search_terms(text)
     if not terms:
@@ -65,10 +57,8 @@ def search(
             col(ChatSession.project_id) == projects.resolve(session, actor, project_ref).id
         )
     base, order = _matching(session, terms, where)
-    # Counting every match of a common word in a million messages costs more than the rest
-    # of the command: count up to MAX_COUNTED and say so (totalCapped).
-    counted = base.with_only_columns(sa.literal(1)).limit(MAX_COUNTED + 1).subquery()
-    total = session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    everything = access.reads_all(actor) and not project_ref
+    total = _count(session, terms, base, everything=everything)
     rows = session.execute(base.order_by(order).offset((page - 1) * limit).limit(limit)).all()
     hits = []
     for message, project_id in rows:
@@ -83,8 +73,19 @@ def search(
                 snippet(message.content, terms),
             )
         )
-    capped = total > MAX_COUNTED
-    return SearchPage(hits, min(int(total), MAX_COUNTED), page, limit, total_capped=capped)
+    return Page(hits, total, page, limit)
+
+
+def _count(session: Session, terms: list[str], base: Any, *, everything: bool) -> int:
+    """The exact number of matches. Reading every session, on SQLite, that is the index's
+    own count (no row of messages is read); otherwise each match is checked against the
+    sessions the actor reads (the join the hits are found with)."""
+    if everything and session.get_bind().dialect.name == "sqlite":
+        query = " ".join(f'"{t}"' for t in terms)
+        counted = sa.text("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :q")
+        return int(session.execute(counted.bindparams(q=query)).scalar_one())
+    matches = base.with_only_columns(sa.literal(1)).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(matches)).scalar_one())
 
 
 def _matching(session: Session, terms: list[str], where: list[Any]) -> tuple[Any, Any]:
