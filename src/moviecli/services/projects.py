@@ -167,6 +167,13 @@ def get_template(session: Session, name: str) -> Template:
     return template
 
 
+def or_defaults(fields: Fields) -> dict[str, Any]:
+    """The settings ``fields`` give, each one not given its default (``DEFAULTS``)."""
+    values = {name: getattr(fields, name) or default for name, default in DEFAULTS.items()}
+    values["description"] = values["description"].strip()
+    return values
+
+
 def template_fields(template: Template) -> dict[str, Any]:
     """The fields ``template`` gives a project created from it."""
     return {name: getattr(template, name) for name in TEMPLATE_FIELDS}
@@ -219,14 +226,10 @@ def create_project(
     now = utcnow()
     project = Project(
         title=title,
-        description=(merged.description or DEFAULTS["description"]).strip(),
         genre=merged.genre or "",
         episode_count=merged.episode_count,
-        target_audience=merged.target_audience or DEFAULTS["target_audience"],
         created_by=owner.id,
-        aspect_ratio=merged.aspect_ratio or DEFAULTS["aspect_ratio"],
-        episode_duration=merged.episode_duration or DEFAULTS["episode_duration"],
-        quality_tier=merged.quality_tier or DEFAULTS["quality_tier"],
+        **or_defaults(merged),
         created_at=now,
         updated_at=now,
     )

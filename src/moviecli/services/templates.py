@@ -12,7 +12,7 @@ from moviecli.errors import Conflict, ValidationFailed
 from moviecli.models import Template, User
 from moviecli.services import access
 from moviecli.services.pagination import Page, paginate
-from moviecli.services.projects import DEFAULTS, Fields, get_template, validate
+from moviecli.services.projects import Fields, get_template, or_defaults, validate
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _KEYS = {"name", "description", "genre", "targetAudience", "episodeCount", "projectSettings"}
@@ -79,13 +79,9 @@ def add_template(session: Session, actor: User, data: dict[str, Any]) -> Templat
         raise Conflict(f"template {name!r} already exists")
     template = Template(
         name=name,
-        description=(fields.description or DEFAULTS["description"]).strip(),
         genre=fields.genre,
-        target_audience=fields.target_audience or DEFAULTS["target_audience"],
         episode_count=fields.episode_count,
-        aspect_ratio=fields.aspect_ratio or DEFAULTS["aspect_ratio"],
-        episode_duration=fields.episode_duration or DEFAULTS["episode_duration"],
-        quality_tier=fields.quality_tier or DEFAULTS["quality_tier"],
+        **or_defaults(fields),
         builtin=False,
     )
     session.add(template)
