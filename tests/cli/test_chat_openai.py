@@ -458,6 +458,17 @@ MALFORMED = {
         ),
         "the model would remove character keeper: the chat removes nothing",
     ),
+    "an update rambling on": (
+        _cut(
+            WHOLE.replace(
+                "[]",
+                '[{"field": "concept", "op": "extend", "name": "", "text": "'
+                + "a door in the sea " * 40
+                + '"}]',
+            )
+        ),
+        "the model's story update outgrew the message (",
+    ),
     "nothing to record": (_cut(WHOLE), "the model found nothing to record"),
     "called it a question": (
         _cut(WHOLE.replace('"story"', '"question"')),
@@ -480,6 +491,8 @@ def test_12_6_a_malformed_structure_falls_back_to_the_builtin_understanding(cli,
     assert meta["understoodBy"] == "builtin"
     assert meta["fallback"].startswith(reason), meta["fallback"]
     assert (data["understoodBy"], data["fallback"]) == ("builtin", meta["fallback"])
+    if '"reply": "Nice."' in "".join(llm.pieces):  # the prose, then the engine's lines
+        assert data["response"].startswith("Nice.\n\nRecorded the concept"), data["response"]
 
 
 def test_12_6_the_model_never_replaces_what_the_message_does_not_label(cli, llm):

@@ -133,13 +133,16 @@ class OpenAIBackend:
             }
             if fmt is not None:
                 body["response_format"] = fmt
-            reader = _Prose(on_chunk)
+            reader = _Prose(on_chunk, len(ctx.user_text) + OVERLONG_MARGIN)
             try:
                 answer = self.complete(body, reader.feed)
             except HTTPStatusFailed as exc:
                 if exc.refuses_format and n + 1 < len(formats):
                     continue  # this response_format is refused: the next one
                 raise
+            except Unusable as exc:  # the answer was given up mid-stream
+                ctx.problem = str(exc)
+                return reader.prose()
             break
         try:
             reading = parse(answer, ctx.outcome.step)
@@ -147,9 +150,9 @@ class OpenAIBackend:
             ctx.problem = str(exc)
             if fmt is None:
                 ctx.problem = "the endpoint takes no structured output (response_format)"
-            return reader.text.strip()
+            return reader.prose()
         ctx.reading = reading
-        return reading.reply.strip()
+        return _said(reading.reply)
 
     @property
     def url(self) -> str:
@@ -209,17 +212,31 @@ class OpenAIBackend:
         return "".join(parts)
 
 
+# A story update's text or name may be this much longer than the message (quotes,
+# escapes); a longer one cannot be the creator's words (structured.check), so the answer
+# is given up at once instead of waiting for a small model that copies and rambles on
+# until max_tokens (minutes on a loaded machine).
+OVERLONG_MARGIN = 40
+
+
 class _Prose:
     """The reply text read out of the streamed answer, blanks at its start dropped,
-    each new piece given to ``on_chunk``."""
+    each new piece given to ``on_chunk``; :class:`Unusable` as soon as a string inside
+    ``storyUpdates`` outgrows ``limit`` (closing the stream stops the generation)."""
 
-    def __init__(self, on_chunk: Callable[[str], None] | None) -> None:
+    def __init__(self, on_chunk: Callable[[str], None] | None, limit: int) -> None:
         self.reader = ReplyReader()
         self.on_chunk = on_chunk
+        self.limit = limit
         self.text = ""
 
     def feed(self, piece: str) -> None:
         text = self.reader.feed(piece)
+        if self.reader.deep > self.limit:
+            raise Unusable(
+                f"the model's story update outgrew the message ({self.reader.deep} "
+                "characters): the answer was given up"
+            )
         if not self.text:
             text = text.lstrip()
         if not text:
@@ -227,6 +244,15 @@ class _Prose:
         self.text += text
         if self.on_chunk is not None:
             self.on_chunk(text)
+
+    def prose(self) -> str:
+        return _said(self.text)
+
+
+def _said(text: str) -> str:
+    """The model's prose, or nothing when it holds no word (a lone "{")."""
+    text = text.strip()
+    return text if any(ch.isalnum() for ch in text) else ""
 
 
 class HTTPStatusFailed(BackendFailed):

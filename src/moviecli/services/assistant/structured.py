@@ -101,6 +101,7 @@ class ReplyReader:
         self.in_string = False
         self.escape = ""  # an escape sequence not complete yet ("\\", "\\u00")
         self.string = ""  # the string being read (a key, or a value at depth 1)
+        self.deep = 0  # characters of the string being read inside storyUpdates
         self.key: str | None = None  # the last key read at depth 1
         self.expect_key = False
         self.in_reply = False
@@ -127,6 +128,7 @@ class ReplyReader:
         if ch == '"':
             self.in_string = True
             self.string = ""
+            self.deep = 0
             self.in_reply = (
                 self.depth == 1 and not self.expect_key and self.key == "reply"
             ) and not self.reply_done
@@ -183,6 +185,8 @@ class ReplyReader:
         return chr(code)
 
     def _take(self, text: str, out: list[str]) -> None:
+        if self.depth > 1:
+            self.deep += len(text)
         if self.in_reply:
             out.append(text)
         elif self.depth == 1 and self.expect_key:
