@@ -541,3 +541,10 @@ def test_12_6_a_server_with_no_structured_output_gets_prose_and_the_builtin(cli,
     assert data["response"] == "Hello there, creator.\n\n" + ENGINE_LINES
     meta = _assistant_meta(cli, data["sessionId"])
     assert meta["fallback"] == "the endpoint takes no structured output (response_format)"
+
+
+def test_12_6_a_reply_with_no_word_is_not_shown(cli, llm):
+    llm.answer("story", " {", [])
+    result = cli("chat", "P", "-m", "A lighthouse story")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(ENGINE_LINES + "\n\nChoices:"), result.stdout

@@ -229,6 +229,7 @@ class _Prose:
         self.on_chunk = on_chunk
         self.limit = limit
         self.text = ""
+        self.sent = 0  # how much of the text went to on_chunk
 
     def feed(self, piece: str) -> None:
         text = self.reader.feed(piece)
@@ -242,8 +243,10 @@ class _Prose:
         if not text:
             return
         self.text += text
-        if self.on_chunk is not None:
-            self.on_chunk(text)
+        # nothing goes out before a word: a reply that is only "{" is no prose
+        if self.on_chunk is not None and any(ch.isalnum() for ch in self.text):
+            self.on_chunk(self.text[self.sent :])
+            self.sent = len(self.text)
 
     def prose(self) -> str:
         return _said(self.text)
