@@ -343,7 +343,7 @@ def test_invalid_file_applies_nothing_and_lists_every_problem(
         "  project[1].collaborators[2]: no user with email 'nobody@example.com'",
         "  project[1].colour: unknown field",
         "  project[1].genre: 'scifi' is not one of: action, comedy, drama, horror, sci-fi, "
-        "thriller, romance, documentary",
+        "thriller, romance, documentary (did you mean 'sci-fi'?)",
         "  project[1].media[2].file: no such file: refs/missing.png",
         "  project[1].media[3].file: an audio file cannot be storyboard, which takes image "
         "files (for audio use audio_clip, voice_profile, music_track, sound_effect)",
