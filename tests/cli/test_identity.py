@@ -249,3 +249,22 @@ def test_14_7_the_only_admin_unlocks_a_local_database(cli, admin, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "Unlocked admin@example.com: they can log in again.\n"
     assert _login(cli, "admin@example.com").exit_code == 0
+
+
+def test_13_5_passwd_on_a_terminal_asks_the_current_password_first(cli, make_user, login_as):
+    from tests.ptyhelp import Terminal
+
+    login_as(make_user("bob@example.com"))
+    term = Terminal("user", "passwd", columns=80)
+    at = term.expect("Current password:")
+    assert "New password:" not in term.text
+    term.send(PASSWORD + "\r")
+    at = term.expect("New password:", after=at)
+    term.send("short\r")
+    at = term.expect("must be at least 10 characters", after=at)  # asked again
+    term.send("\x15a-new-password\r")
+    at = term.expect("Repeat it:", after=at)
+    term.send("a-new-password\r")
+    term.expect("Password changed.", after=at)
+    assert term.finish() == 0
+    assert _login(cli, "bob@example.com", "a-new-password").exit_code == 0

@@ -188,3 +188,89 @@ def test_13_9_init_refuses_a_weak_password(cli, empty_db, home, password, rule):
     assert result.exit_code == 2
     assert result.stderr == f"Error: invalid input\n  password: {rule}\n"
     assert not (home / "token").exists()
+
+
+# --- forgiving input (issue 14 item 6) ----------------------------------------------------
+
+CLEAR = "\x15"  # Ctrl-U: the prompt's line is emptied, to type the answer again
+
+
+def test_14_6_init_on_a_terminal_asks_each_answer_again_until_it_passes(empty_db, cli):
+    from tests.ptyhelp import Terminal
+
+    term = Terminal("init", columns=80)
+    at = term.expect("Your name:")
+
+    def answer(keys: str, then: str) -> None:
+        nonlocal at
+        term.send(keys)
+        at = term.expect(then, after=at)
+
+    answer("   \r", "is required")
+    answer(CLEAR + "Ada Admin\r", "Your email:")
+    answer("ada@example\r", "'ada@example' is not a valid email address")
+    answer(CLEAR + "ada@example.com\r", "Choose a password:")
+    answer("short\r", "must be at least 10 characters")
+    # (the terminal redraws only what changed: the tail of the new rule is what shows whole)
+    answer(CLEAR + "ada-is-my-password\r", "of the email address")
+    answer(CLEAR + PASSWORD + "\r", "Repeat it:")
+    answer("something-else-1\r", "The two passwords differ; try again.")
+    answer(PASSWORD + "\r", "Repeat it:")
+    answer(PASSWORD + "\r", "Created admin ada@example.com and logged in.")
+    answer("", "Create your first project from a template now?")
+    # "y" waits for its Enter, which no longer leaks into the template choice: the second
+    # template is picked, as the down arrow says.
+    answer("y\r", "Start from which template?")
+    answer("\x1b[B\r", "Title of the series:")
+    answer("Heist\r", "Open the guided chat on it now?")
+    answer("n\r", "Next: moviecli chat Heist")
+    assert term.finish() == 0
+    second = cli("template", "list", "--json").json()["items"][1]["name"]
+    assert f"from the {second} template" in term.text
+    assert cli("whoami", "--json").json()["email"] == "ada@example.com"
+
+
+def test_14_6_a_refused_or_interrupted_init_leaves_no_database(cli, empty_db, home, monkeypatch):
+    from moviecli.services import reference
+    from moviecli.storage.db import database, dispose_all
+
+    def nothing_there() -> bool:
+        dispose_all()
+        db = database(empty_db)
+        return not db.exists() or db.current_revision() is None
+
+    refused = cli(
+        "init", "--name", "Ada", "--email", "ada@example", "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "Error: invalid input\n  email: 'ada@example' is not a valid email address\n"
+    )
+    assert nothing_there()
+
+    def interrupted(session):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reference, "seed", interrupted)  # after the schema was made
+    result = _init(cli)
+    assert result.exit_code == 130
+    if BACKEND == "sqlite":
+        assert sorted(p.name for p in home.iterdir() if p.name.startswith("moviecli.db")) == []
+        assert nothing_there()
+
+
+def test_14_6_user_create_checks_the_fields_before_asking_a_password(cli, admin, monkeypatch):
+    from moviecli.cli import env
+
+    monkeypatch.setattr(env, "stdin_is_terminal", lambda: True)
+    asked = []
+    import questionary
+
+    monkeypatch.setattr(questionary, "password", lambda *a, **k: asked.append(a) or None)
+    result = cli("user", "create", "--email", "bob@example", "--name", "Bob")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: invalid input\n  email: 'bob@example' is not a valid email address\n"
+    )
+    assert asked == []

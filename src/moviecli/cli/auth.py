@@ -36,23 +36,31 @@ def init(
 ) -> None:
     """Create the database, reference data and the first admin, and log that admin in.
 
-    Safe to run again: it only adds what is missing. Without a terminal, pass --name,
-    --email and --password-stdin.
+    Safe to run again: it only adds what is missing. On a terminal each answer is checked
+    as it is typed and asked again until it passes; a failed or interrupted first init
+    leaves no database behind. Without a terminal, pass --name, --email and
+    --password-stdin.
     """
-    from moviecli.services import auth, setup
+    from moviecli.services import auth, setup, users
 
     database = env.database()
     password = None
     if not setup.has_admin(database):
         if not json_out and stdin_is_terminal():
             render.say("Welcome to moviecli. Let's create the first admin account.")
-        name = name or ask_text("Your name:", flag="--name")
-        email = email or ask_text("Your email:", flag="--email")
-        password = (
-            read_secret_from_stdin()
-            if password_stdin
-            else ask_password("Choose a password:", confirm=True)
-        )
+        # Each answer is checked as it is typed, and asked again until it passes.
+        name = name or ask_text("Your name:", flag="--name", check=users.name_problem)
+        email = email or ask_text("Your email:", flag="--email", check=users.email_problem)
+        if password_stdin:
+            password = read_secret_from_stdin()
+        else:
+            users.check_new_user(email=email, name=name, password=None)
+            admin_email = email
+            password = ask_password(
+                "Choose a password:",
+                confirm=True,
+                check=lambda typed: users.password_problem(typed, admin_email),
+            )
     elif password_stdin:
         # Re-running init with credentials logs that user in, like a fresh init would.
         password = read_secret_from_stdin()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -94,20 +94,41 @@ def read_secret_from_stdin() -> str:
 
 def read_secrets_from_stdin(count: int, what: str) -> list[str]:
     """``count`` lines of stdin, none empty (a missing one is exit 2 saying ``what``)."""
+    from moviecli.text import is_utf8
+
     values = [sys.stdin.readline().rstrip("\r\n") for _ in range(count)]
     if not all(values):
         raise UsageError(f"--password-stdin needs {what}")
+    if not all(is_utf8(value) for value in values):
+        raise UsageError("the password on stdin is not valid UTF-8 text")
     return values
 
 
-def ask_password(prompt: str, *, confirm: bool = False, flag: str = "--password-stdin") -> str:
-    """Prompt on a terminal; without one, the flag is required (exit 2 naming it)."""
+# What is wrong with an answer (shown under the prompt, which asks again), or None.
+Check = Callable[[str], str | None]
+
+
+def _validator(check: Check | None) -> Callable[[str], bool | str]:
+    return lambda text: True if check is None else (check(text) or True)
+
+
+def ask_password(
+    prompt: str,
+    *,
+    confirm: bool = False,
+    flag: str = "--password-stdin",
+    check: Check | None = None,
+) -> str:
+    """Prompt on a terminal; without one, the flag is required (exit 2 naming it).
+
+    ``check`` is applied as the password is typed: Enter on a password that breaks a
+    rule shows the rule and keeps asking."""
     if not stdin_is_terminal():
         raise UsageError(f"no password given (pass {flag})")
     import questionary
 
     while True:
-        first = questionary.password(prompt).unsafe_ask()
+        first = questionary.password(prompt, validate=_validator(check)).unsafe_ask()
         if not confirm:
             return str(first)
         second = questionary.password("Repeat it:").unsafe_ask()
@@ -116,12 +137,15 @@ def ask_password(prompt: str, *, confirm: bool = False, flag: str = "--password-
         sys.stderr.write("The two passwords differ; try again.\n")
 
 
-def ask_text(prompt: str, *, flag: str, default: str = "") -> str:
+def ask_text(prompt: str, *, flag: str, default: str = "", check: Check | None = None) -> str:
+    """Ask on a terminal (``check`` each answer: asked again until it passes); without
+    a terminal the flag is required (exit 2 naming it)."""
     if not stdin_is_terminal():
         raise UsageError(f"no value given (pass {flag})")
     import questionary
 
-    return str(questionary.text(prompt, default=default).unsafe_ask()).strip()
+    answer = questionary.text(prompt, default=default, validate=_validator(check)).unsafe_ask()
+    return str(answer).strip()
 
 
 def confirm(question: str, *, yes: bool) -> None:

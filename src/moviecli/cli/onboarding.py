@@ -34,8 +34,10 @@ def offer_first_project() -> str | None:
             for t in templates.list_templates(session, limit=200).items
         ]
     try:
+        # auto_enter=False: "y" waits for its Enter, which would else leak into the next
+        # prompt (and pick its first template).
         if not questionary.confirm(
-            "Create your first project from a template now?", default=True
+            "Create your first project from a template now?", default=True, auto_enter=False
         ).unsafe_ask():
             render.note(NEXT_STEPS)
             return None
@@ -57,7 +59,9 @@ def offer_first_project() -> str | None:
         f"Created project {record.title!r} ({record.id[:8]}) from the {template} template: "
         f"{record.genre}, {record.episode_count} episodes, {record.target_audience}"
     )
-    chat_now = questionary.confirm("Open the guided chat on it now?", default=True).unsafe_ask()
+    chat_now = questionary.confirm(
+        "Open the guided chat on it now?", default=True, auto_enter=False
+    ).unsafe_ask()
     if chat_now:
         return record.id
     render.note(f"Next: moviecli chat {shlex.quote(record.title)}")

@@ -91,14 +91,18 @@ def create(
     """Create a user (admin only)."""
     from moviecli.services import users
 
-    if not password_stdin:
+    if password_stdin:
+        password = read_secret_from_stdin()
+    else:
         with acting() as (_, actor):  # not asking a non-admin for a password first
             users.check_can_create(actor)
-    password = (
-        read_secret_from_stdin()
-        if password_stdin
-        else ask_password("Password for the new user:", confirm=True)
-    )
+        # Nor for a password when the other fields are wrong; then each rule as it is typed.
+        users.check_new_user(email=email, name=name, password=None, role=role, tier=tier)
+        password = ask_password(
+            "Password for the new user:",
+            confirm=True,
+            check=lambda typed: users.password_problem(typed, email),
+        )
     with acting(write=True) as (session, actor):
         user = users.create_user(
             session, actor=actor, email=email, name=name, password=password, role=role, tier=tier
@@ -263,7 +267,11 @@ def passwd(
     else:
         if own:
             current = ask_password("Current password:")
-        password = ask_password("New password:", confirm=True)
+        password = ask_password(
+            "New password:",
+            confirm=True,
+            check=lambda typed: users.password_problem(typed, target.email),
+        )
     token = auth.read_token() if own else None
     revoked = users.set_password(
         env.database(),

@@ -68,6 +68,29 @@ def initialise(
     The admin is created only when the database has none; ``name``, ``email`` and
     ``password`` are then required.
     """
+    if name and email and password and not has_admin(db):
+        # Every field checked before the database is created: a refused admin leaves none.
+        users.check_new_user(email=email, name=name, password=password)
+    fresh = db.sqlite_path is not None and not db.sqlite_path.exists()
+    try:
+        return _initialise(db, name=name, email=email, password=password)
+    except BaseException:
+        # A failed or interrupted (Ctrl-C) first init leaves no half-made database behind.
+        if fresh:
+            remove_sqlite_files(db)
+        raise
+
+
+def remove_sqlite_files(db: Database) -> None:
+    assert db.sqlite_path is not None
+    db.engine.dispose()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        db.sqlite_path.with_name(db.sqlite_path.name + suffix).unlink(missing_ok=True)
+
+
+def _initialise(
+    db: Database, *, name: str | None, email: str | None, password: str | None
+) -> InitResult:
     repaired = dbadmin.repair_revision(db)
     result = InitResult(schema=dbadmin.upgrade(db), repaired=repaired)
     with db.write() as session:

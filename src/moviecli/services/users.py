@@ -63,6 +63,38 @@ def _check_name(name: str, problems: dict[str, str]) -> str:
     return name
 
 
+def email_problem(email: str) -> str | None:
+    """What is wrong with ``email`` as an account's email (asked again on a terminal)."""
+    problems: dict[str, str] = {}
+    _check_email(email, problems)
+    return problems.get("email")
+
+
+def name_problem(name: str) -> str | None:
+    problems: dict[str, str] = {}
+    _check_name(name, problems)
+    return problems.get("name")
+
+
+def check_new_user(
+    *, email: str, name: str, password: str | None, role: str = "user", tier: str = "free"
+) -> tuple[str, str, str, str]:
+    """Every field of a new user checked at once (exit 2 listing them), before anything is
+    written or, with ``password`` None, before the password is asked; the email, name,
+    role and tier as they are stored."""
+    problems: dict[str, str] = {}
+    email = _check_email(email, problems)
+    name = _check_name(name, problems)
+    role = _check_enum("role", role, ROLES, problems)
+    tier = _check_enum("subscription.tier", tier, TIERS, problems)
+    problem = password_problem(password, email) if password is not None else None
+    if problem is not None:
+        problems["password"] = problem
+    if problems:
+        raise ValidationFailed(problems)
+    return email, name, role, tier
+
+
 def _check_enum(field: str, value: str, allowed: tuple[str, ...], problems: dict[str, str]) -> str:
     """``value`` as the allowed value it names, whatever its case."""
     return suggest.pick(value, allowed, field, problems)
@@ -111,16 +143,9 @@ def create_user(
     """Create a user. ``actor`` None is the bootstrap of ``init`` (the first admin)."""
     if actor is not None:
         access.require_admin(actor, "create users")
-    problems: dict[str, str] = {}
-    email = _check_email(email, problems)
-    name = _check_name(name, problems)
-    role = _check_enum("role", role, ROLES, problems)
-    tier = _check_enum("subscription.tier", tier, TIERS, problems)
-    problem = password_problem(password, email)
-    if problem is not None:
-        problems["password"] = problem
-    if problems:
-        raise ValidationFailed(problems)
+    email, name, role, tier = check_new_user(
+        email=email, name=name, password=password, role=role, tier=tier
+    )
     _email_taken(session, email)
     max_projects, max_episodes = limits.tier_limits(tier)
     user = User(
