@@ -66,7 +66,8 @@ def test_offer_creates_a_project_from_the_chosen_template(cli, admin, keys, caps
 
     # yes; the fifth template (sitcom); a title; no chat now
     chosen = keys(
-        "y" + DOWN * 4 + ENTER + "Office Hours" + ENTER + "n", onboarding.offer_first_project
+        "y" + ENTER + DOWN * 4 + ENTER + "Office Hours" + ENTER + "n" + ENTER,
+        onboarding.offer_first_project,
     )
     assert chosen is None
     out, err = capsys.readouterr()
@@ -91,7 +92,7 @@ def test_offer_then_chat(cli, admin, keys):
 def test_offer_declined(cli, admin, keys, capsys):
     from moviecli.cli import onboarding
 
-    assert keys("n", onboarding.offer_first_project) is None
+    assert keys("n" + ENTER, onboarding.offer_first_project) is None
     assert capsys.readouterr().err == NEXT
     assert cli("project", "list", "--json").json()["total"] == 0
 
@@ -99,7 +100,10 @@ def test_offer_declined(cli, admin, keys, capsys):
 def test_empty_title_is_asked_again(cli, admin, keys):
     from moviecli.cli import onboarding
 
-    keys(ENTER + ENTER + "   " + ENTER + "Kept" + ENTER + "n", onboarding.offer_first_project)
+    keys(
+        ENTER + ENTER + "   " + ENTER + "Kept" + ENTER + "n" + ENTER,
+        onboarding.offer_first_project,
+    )
     assert cli("project", "list", "--json").json()["items"][0]["title"] == "Kept"
 
 
