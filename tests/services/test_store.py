@@ -429,3 +429,103 @@ def test_marks_and_collection_count_what_they_did(
     assert store.collect(database, [one.sha256, two.sha256, "bogus"]) == 2
     assert files_in(store.gc) == [] and files_in(store.objects) == []
     assert store.collect(database, [one.sha256]) == 0  # already gone
+
+
+def test_the_default_store_follows_config_toml(home: Path) -> None:
+    from moviecli.services.store import MediaStore
+
+    plain = MediaStore.default()
+    assert plain.root == home / "media" and plain.file_mode == 0o600
+    home.mkdir(parents=True, exist_ok=True)
+    team = home / "team-store"
+    (home / "config.toml").write_text(
+        f'[media]\nstore = "{team}"\ngroup_access = true\n', encoding="utf-8"
+    )
+    shared = MediaStore.default()
+    assert shared.root == team and (shared.file_mode, shared.dir_mode) == (0o640, 0o2770)
+
+
+def test_every_store_error_names_what_and_what_to_do(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from moviecli.errors import StorageError
+    from moviecli.services import store as store_module
+
+    staged = stored(store, tmp_path)
+    with pytest.raises(StorageError) as raised:
+        store.export(staged.sha256, tmp_path / "no-such-dir" / "out.png", record="media m1")
+    assert str(raised.value) == (
+        f"cannot write {tmp_path / 'no-such-dir' / 'out.png'}: No such file or directory"
+    )
+    real_open = os.open
+
+    def denied(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_NOFOLLOW:
+            raise OSError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.os, "open", denied)
+    with pytest.raises(StorageError) as raised:
+        store.verify(staged.sha256, record="media m1 (a.png)")
+    assert str(raised.value) == (
+        "cannot read the stored file of media m1 (a.png): Permission denied "
+        "(check the media store's permissions)"
+    )
+    monkeypatch.undo()
+
+    def full(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module.os, "open", full)
+    with pytest.raises(StorageError) as raised:
+        store.stage(tmp_path / "src-0")
+    assert str(raised.value) == (
+        f"cannot write to the media store {store.root}: No space left on device "
+        "(check free space, media.store in config.toml and the directory's permissions)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_a_link_or_a_fifo_is_named_by_its_record(store: Any, tmp_path: Path, kind: str) -> None:
+    from moviecli.errors import StorageError
+
+    staged = stored(store, tmp_path)
+    target = store.path(staged.sha256)
+    target.unlink()
+    if kind == "link":
+        target.symlink_to(tmp_path / "elsewhere")
+    else:
+        os.mkfifo(target)
+    with pytest.raises(StorageError) as raised:
+        store.export(staged.sha256, tmp_path / "out.png", record="media m1 (a.png)")
+    assert str(raised.value) == (
+        "the stored file of media m1 (a.png) does not match its sha256 (changed on disk) "
+        "(restore the store from a backup)"
+    )
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_check_names_each_missing_file_by_its_first_record(
+    database: Any, actor: Any, store: Any, tmp_path: Path
+) -> None:
+    from moviecli.services import media_add, projects
+
+    with database.write() as session:
+        ids = [
+            projects.create_project(
+                session, actor, projects.Fields(title=t, genre="drama", episode_count=1)
+            ).id
+            for t in ("One", "Two")
+        ]
+    image = mf.png(tmp_path / "same.png")
+    records = [
+        media_add.add_files(
+            database, actor, pid, [image], fields(), embed=False, store=store
+        ).records[0]
+        for pid in ids
+    ]
+    store.path(records[0].sha256).unlink()
+    first = min(records, key=lambda r: r.id)
+    assert store.check(database).missing == [f"media {first.id} (same.png)"]
