@@ -240,11 +240,15 @@ def test_only_a_hex_digest_names_a_stored_file(store: Any) -> None:
 
     assert is_sha256(SHA) and not is_sha256(SHA.upper()) and not is_sha256(SHA[:-1])
     assert not is_sha256(SHA[:-1] + "g") and not is_sha256(SHA + "0")
+    assert not is_sha256("X" * 64)
     assert store.path(SHA) == store.root / "objects" / "ab" / SHA
     with pytest.raises(StorageError) as raised:
         store.path("../../etc/passwd")
     assert str(raised.value) == "'../../etc/passwd' is not a sha256 (run moviecli db check)"
     assert describe_record("m1", "a\nb.png") == "media m1 (a\\nb.png)"
+    with pytest.raises(StorageError) as raised:
+        store.path("x" * 100)
+    assert str(raised.value) == f"{'x' * 80!r} is not a sha256 (run moviecli db check)"
 
 
 def test_a_staged_copy_is_private_hashed_and_named_by_its_sha(store: Any, tmp_path: Path) -> None:
@@ -529,3 +533,41 @@ def test_check_names_each_missing_file_by_its_first_record(
     store.path(records[0].sha256).unlink()
     first = min(records, key=lambda r: r.id)
     assert store.check(database).missing == [f"media {first.id} (same.png)"]
+
+
+def test_one_advisory_lock_key_per_content() -> None:
+    import hashlib
+
+    from moviecli.services.store import advisory_key
+
+    assert advisory_key("7f" + "f" * 62) == 2**63 - 1
+    assert advisory_key("80" + "0" * 62) == -(2**63)  # PostgreSQL's bigint is signed
+    assert advisory_key("00" * 7 + "2a" + "9" * 48) == 42
+    edited = "../not a sha"
+    assert advisory_key(edited) == int.from_bytes(
+        hashlib.sha256(edited.encode()).digest()[:8], "big", signed=True
+    )
+    assert advisory_key(SHA.upper()) != advisory_key(SHA)  # not a sha256: hashed itself
+
+
+def test_recovery_leaves_a_temporary_moved_away_under_it(
+    database: Any, store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between recovery's open and its lock the owner renamed the temporary into place:
+    the name no longer leads to what recovery locked, so it is not recovery's to touch."""
+    from moviecli.services import store as store_module
+
+    staged = store.stage(mf.png(tmp_path / "a.png"))
+    staged.release()
+    real_stat = os.stat
+
+    def moved(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(path) == staged.temp:
+            raise FileNotFoundError(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.os, "stat", moved)
+    report = store.recover(database)
+    monkeypatch.undo()
+    assert (report.rolled_forward, report.removed) == (0, 0)
+    assert staged.temp.exists()

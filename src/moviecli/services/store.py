@@ -508,10 +508,15 @@ def lock_content(session: Session, sha256: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock keyed by the sha256.
     """
     if session.get_bind().dialect.name == "postgresql":
-        # A sha256 edited by hand in the database may be anything: still one key per value.
-        head = sha256[:16] if is_sha256(sha256) else hashlib.sha256(sha256.encode()).hexdigest()
-        key = int.from_bytes(bytes.fromhex(head[:16]), "big", signed=True)
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(sha256)})
+
+
+def advisory_key(sha256: str) -> int:
+    """The advisory lock's key of a content: its first 64 bits, as PostgreSQL's signed
+    bigint. A sha256 edited by hand in the database may be anything: still one key per
+    value (the first 64 bits of its own hash)."""
+    head = sha256 if is_sha256(sha256) else hashlib.sha256(sha256.encode()).hexdigest()
+    return int.from_bytes(bytes.fromhex(head[:16]), "big", signed=True)
 
 
 def lock_contents(session: Session, hashes: Iterable[str]) -> None:
