@@ -98,10 +98,13 @@ def test_completion_touches_no_database(home: Path) -> None:
 def test_install_completion_writes_the_bash_script(home: Path, tmp_path: Path) -> None:
     user_home = tmp_path / "user"
     user_home.mkdir()
-    shown = run({}, "--show-completion", "bash", home=user_home)
+    # typer detects the shell from the process tree (shellingham), which failed now and
+    # then under load; with detection off, the options take the shell named here instead
+    named = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    shown = run(named, "--show-completion", "bash", home=user_home)
     assert shown.returncode == 0
     assert "_MOVIECLI_COMPLETE=complete_bash" in shown.stdout
-    installed = run({}, "--install-completion", "bash", home=user_home)
+    installed = run(named, "--install-completion", "bash", home=user_home)
     assert installed.returncode == 0, installed.stderr
     script = user_home / ".bash_completions" / "moviecli.sh"
     assert "_moviecli_completion" in script.read_text()
