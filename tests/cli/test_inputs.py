@@ -504,3 +504,36 @@ def test_13_10_empty_alembic_version_over_other_tables(
 
     with database.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 0
+
+
+# --- found by the fuzzer (issue 13 item 11) -----------------------------------------------------
+
+TOO_LONG = "1" + "0" * 400  # a file name longer than Linux takes (255 bytes)
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["project", "bible", "Film", "-o", TOO_LONG],
+         f"Error: cannot write {TOO_LONG}: File name too long"),
+        (["project", "export", "Film", "-o", TOO_LONG],
+         "Error: -o is too long a path (at most 255 bytes a name, 4095 in all)"),
+        (["project", "export", "Film", "--with-media", TOO_LONG],
+         "Error: --with-media is too long a path (at most 255 bytes a name, 4095 in all)"),
+        (["db", "backup", TOO_LONG],
+         "Error: DEST is too long a path (at most 255 bytes a name, 4095 in all)"),
+        (["chat", "Film", "--attach", TOO_LONG],
+         "Error: --attach is too long a path (at most 255 bytes a name, 4095 in all)"),
+        (["media", "add", "Film", "x/" * 2100 + "a.png", "--type", "concept_art"],
+         "Error: FILES is too long a path (at most 255 bytes a name, 4095 in all)"),
+    ],
+    ids=["bible", "export", "with-media", "backup", "attach", "path-max"],
+)  # fmt: skip
+def test_13_11_a_path_too_long(
+    cli: Callable[..., Any], film: dict[str, Any], database: Any, argv: list[str], line: str
+) -> None:
+    """The fuzzer's find: a 401-byte file name was exit 1 (OSError ENAMETOOLONG)."""
+    before = digest(database)
+    result = cli(*argv)
+    assert (result.exit_code, result.stderr.splitlines()) == (2, [line])
+    assert digest(database) == before

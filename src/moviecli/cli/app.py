@@ -14,6 +14,7 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 import typer
@@ -136,11 +137,14 @@ def _utf8_only(param: Any, value: Any) -> Any:
     from moviecli.text import is_utf8
 
     texts = value if isinstance(value, list | tuple) else [value]
+    name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
+    for path in texts:
+        if isinstance(path, PurePath):
+            _path_fits(name, path)
     if all(is_utf8(text) for text in texts if isinstance(text, str)):
         return value
     from moviecli.errors import UsageError
 
-    name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
     raise UsageError(f"{name} is {NOT_UTF8}")
 
 
@@ -163,6 +167,22 @@ def _field_name(param: Any) -> str:
     """An option's name as validation messages name fields (camelCase: episodeDuration)."""
     head, *rest = str(param.name).split("_")
     return head + "".join(part.title() for part in rest)
+
+
+# What Linux takes (NAME_MAX, PATH_MAX): a longer path is no file at all, and every
+# os call on it fails with ENAMETOOLONG, wherever the command would use it.
+NAME_MAX = 255
+PATH_MAX = 4095
+
+
+def _path_fits(name: str, path: PurePath) -> None:
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if longest > NAME_MAX or len(os.fsencode(path)) > PATH_MAX:
+        from moviecli.errors import UsageError
+
+        raise UsageError(
+            f"{name} is too long a path (at most {NAME_MAX} bytes a name, {PATH_MAX} in all)"
+        )
 
 
 class _LightOption(TyperOption):

@@ -15,7 +15,14 @@ from moviecli.errors import Conflict, StorageError, UsageError
 
 def check_output(path: Path, *, force: bool) -> None:
     """Before any work: the directory exists, and an existing file is only replaced with
-    ``force`` (exit 5 otherwise); a directory is never replaced (exit 2)."""
+    ``force`` (exit 5 otherwise); a directory is never replaced (exit 2), nor is a path
+    no file can have (a name too long: exit 2)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     if path.is_dir():
         raise UsageError(f"{path} is a directory", hint="name a file, e.g. -o bible.html")
     parent = path.parent if str(path.parent) else Path(".")
