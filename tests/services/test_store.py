@@ -242,6 +242,9 @@ def test_only_a_hex_digest_names_a_stored_file(store: Any) -> None:
     assert not is_sha256(SHA[:-1] + "g") and not is_sha256(SHA + "0")
     assert not is_sha256("X" * 64)
     assert store.path(SHA) == store.root / "objects" / "ab" / SHA
+    assert (store.objects, store.tmp, store.gc) == tuple(
+        store.root / name for name in ("objects", "tmp", "gc")
+    )
     with pytest.raises(StorageError) as raised:
         store.path("../../etc/passwd")
     assert str(raised.value) == "'../../etc/passwd' is not a sha256 (run moviecli db check)"
@@ -571,3 +574,39 @@ def test_recovery_leaves_a_temporary_moved_away_under_it(
     monkeypatch.undo()
     assert (report.rolled_forward, report.removed) == (0, 0)
     assert staged.temp.exists()
+
+
+def test_named_temporaries_where_there_is_no_o_tmpfile(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat as st
+
+    from moviecli.services import store as store_module
+
+    monkeypatch.setattr(store_module, "_ANONYMOUS_FILES", False)
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"named")
+    staged = store.stage(source)
+    assert staged.temp.name.startswith(staged.sha256 + ".")
+    assert [p.name for p in store.tmp.iterdir()] == [staged.temp.name]  # no pending.* left
+    store.commit(staged)
+    assert store.path(staged.sha256).read_bytes() == b"named"
+    assert st.S_IMODE(store.path(staged.sha256).stat().st_mode) == 0o600
+    staged = store.stage(source)
+    store.discard(staged)
+    assert files_in(store.tmp) == []
+
+
+def test_a_store_that_cannot_be_made_is_said_plainly(home: Path, tmp_path: Path) -> None:
+    from moviecli.errors import StorageError
+    from moviecli.services.store import MediaStore
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "file").write_bytes(b"")
+    below_a_file = MediaStore(home / "file" / "media")
+    with pytest.raises(StorageError) as raised:
+        below_a_file.stage(tmp_path)
+    assert str(raised.value) == (
+        f"cannot use the media store {home / 'file' / 'media'}: Not a directory "
+        "(check media.store in config.toml and the directory's permissions)"
+    )
