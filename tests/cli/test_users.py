@@ -170,11 +170,9 @@ def test_create_without_terminal_needs_password_stdin(cli, admin):
 
 
 def test_create_missing_option_is_a_usage_error(cli, admin):
-    result = cli("user", "create", "--name", "Bob")
+    result = cli("user", "create", "--name", "Bob")  # no terminal: nothing is asked
     assert result.exit_code == 2
-    assert result.stderr == (
-        "Error: Missing option '--email' (see 'moviecli user create --help')\n"
-    )
+    assert result.stderr == "Error: no value given (pass --email)\n"
 
 
 # --- list ----------------------------------------------------------------------------------
@@ -762,3 +760,29 @@ def test_13_5_logout_revokes_the_token_in_the_database(cli, bob, home, monkeypat
     assert stolen.stderr == (
         "Error: not logged in: the saved login is no longer valid (run moviecli login)\n"
     )
+
+
+# --- forgiving input (issue 14 item 6) ----------------------------------------------------
+
+
+def test_14_6_user_create_on_a_terminal_asks_each_answer_again(cli, admin):
+    from tests.ptyhelp import Terminal
+
+    term = Terminal("user", "create", columns=80)
+    at = term.expect("Email:")
+
+    def answer(keys: str, then: str) -> None:
+        nonlocal at
+        term.send(keys)
+        at = term.expect(then, after=at)
+
+    clear = "\x15"  # Ctrl-U empties the prompt's line
+    answer("bob@example\r", "'bob@example' is not a valid email address")
+    answer(clear + "bob@example.com\r", "Name:")
+    answer("  \r", "is required")
+    answer(clear + "Bob\r", "Password for the new user:")
+    answer("short\r", "must be at least 10 characters")
+    answer(clear + PASSWORD + "\r", "Repeat it:")
+    answer(PASSWORD + "\r", "Created user bob@example.com (")
+    assert term.finish() == 0
+    assert cli("user", "show", "bob@example.com", "--json").json()["name"] == "Bob"

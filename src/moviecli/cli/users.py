@@ -15,6 +15,7 @@ from moviecli.cli.env import (
     YesOpt,
     acting,
     ask_password,
+    ask_text,
     confirm,
     env,
     read_secret_from_stdin,
@@ -75,8 +76,10 @@ def show_user_record(user: UserPublic | UserRef, names: Names | None = None) -> 
 
 @app.command("create")
 def create(
-    email: str = typer.Option(..., "--email", help="Email address (unique)."),
-    name: str = typer.Option(..., "--name", help="Display name."),
+    email: str | None = typer.Option(
+        None, "--email", help="Email address (unique; asked on a terminal)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Display name (asked on a terminal)."),
     role: str = typer.Option(
         "user", "--role", help="user, producer or admin.", autocompletion=completer(ROLES)
     ),
@@ -88,15 +91,19 @@ def create(
     ),
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a user (admin only)."""
+    """Create a user (admin only). On a terminal, what is not given is asked, each answer
+    checked as it is typed (and asked again until it passes)."""
     from moviecli.services import users
 
+    if email is None or name is None or not password_stdin:
+        with acting() as (_, actor):  # not asking a non-admin for anything first
+            users.check_can_create(actor)
+    email = email or ask_text("Email:", flag="--email", check=users.email_problem)
+    name = name or ask_text("Name:", flag="--name", check=users.name_problem)
     if password_stdin:
         password = read_secret_from_stdin()
     else:
-        with acting() as (_, actor):  # not asking a non-admin for a password first
-            users.check_can_create(actor)
-        # Nor for a password when the other fields are wrong; then each rule as it is typed.
+        # No password is asked when the other fields are wrong; then each rule as typed.
         users.check_new_user(email=email, name=name, password=None, role=role, tier=tier)
         password = ask_password(
             "Password for the new user:",
