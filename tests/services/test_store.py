@@ -610,3 +610,34 @@ def test_a_store_that_cannot_be_made_is_said_plainly(home: Path, tmp_path: Path)
         f"cannot use the media store {home / 'file' / 'media'}: Not a directory "
         "(check media.store in config.toml and the directory's permissions)"
     )
+
+
+def test_postgresql_serialises_each_content_with_one_advisory_lock() -> None:
+    """What lock_contents asks of PostgreSQL (the concurrency itself is tested on a real
+    server by tests/reliability/test_store_races.py): one transaction-scoped advisory lock
+    per distinct content, in one order everywhere; SQLite's write lock needs nothing."""
+    from types import SimpleNamespace
+
+    from moviecli.services.store import advisory_key, lock_contents
+
+    class Session:
+        def __init__(self, dialect: str) -> None:
+            self.dialect = dialect
+            self.sent: list[tuple[str, dict[str, int]]] = []
+
+        def get_bind(self) -> Any:
+            return SimpleNamespace(dialect=SimpleNamespace(name=self.dialect))
+
+        def execute(self, statement: Any, params: dict[str, int]) -> None:
+            self.sent.append((str(statement), params))
+
+    other = "cd" + "1" * 62
+    pg = Session("postgresql")
+    lock_contents(pg, [other, SHA, other])  # type: ignore[arg-type]
+    assert pg.sent == [
+        ("SELECT pg_advisory_xact_lock(:k)", {"k": advisory_key(SHA)}),
+        ("SELECT pg_advisory_xact_lock(:k)", {"k": advisory_key(other)}),
+    ]
+    sqlite = Session("sqlite")
+    lock_contents(sqlite, [SHA])  # type: ignore[arg-type]
+    assert sqlite.sent == []
