@@ -125,7 +125,11 @@ def test_recovery_removes_temporaries_without_a_record(
     database: Any, store: Any, tmp_path: Path
 ) -> None:
     staged = store.stage(mf.png(tmp_path / "a.png"))
-    assert store.recover(database).removed == 0  # locked: a live add
+    stale = store.tmp / "pending.old.part"  # sorted after the live one
+    stale.write_bytes(b"half")
+    os.utime(stale, (1, 1))
+    assert store.recover(database).removed == 1  # the live add is locked: skipped, not the end
+    assert files_in(store.tmp) == [staged.temp]
     staged.release()
     report = store.recover(database)
     assert (report.rolled_forward, report.removed) == (0, 1)
