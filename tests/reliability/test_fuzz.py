@@ -50,7 +50,8 @@ ALLOWED = {0, 2, 3, 4, 5, 6}
 # per command (74 commands: 1,480 examples): the whole file took 71 s of CPU, measured with
 # /usr/bin/time on -n 2 (about 40 s of wall time on an idle 2-core machine); README's
 # Guarantees says the number
-EXAMPLES = 20
+# MOVIECLI_FUZZ_EXAMPLES=N explores further (e.g. 80 per command, about 5 minutes of CPU)
+EXAMPLES = int(os.environ.get("MOVIECLI_FUZZ_EXAMPLES", "20"))
 
 
 def _tree() -> tuple[Any, list[tuple[list[str], Any]]]:
