@@ -554,6 +554,12 @@ def test_an_unknown_choice_names_itself_and_the_valid_ones() -> None:
         wf.check_choice_id("nap")
     assert raised.value.message == "unknown choice 'nap'"
     assert raised.value.hint == "valid choices: " + ", ".join((*ORDER, "manual_override"))
+    with pytest.raises(UsageError) as raised:
+        wf.check_choice_id("visual_desing")
+    assert raised.value.hint == "did you mean 'visual_design'? valid choices: " + ", ".join(
+        (*ORDER, "manual_override")
+    )
+    assert wf.check_choice_id("Visual-Design") == "visual_design"
     with pytest.raises(ValueError, match=r"^manual_override is not a move$"):
         wf.plan_move(at("visual_design"), "manual_override")
 
