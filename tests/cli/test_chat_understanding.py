@@ -193,7 +193,7 @@ def test_labels_work_in_any_step_and_undo_restores(cli, admin):
     assert data["response"].splitlines()[:4] == [
         "Replaced the concept; /undo restores: 'Two brothers rob the bank that ruined their "
         "father'.",
-        "Recorded the logline: 'Two brothers, one vault, no way back.'.",
+        "Recorded the logline: 'Two brothers, one vault, no way back.'",
         "Recorded 1 scene: Vault.",
         "Not recorded: 'Concept:' with nothing after it.",
     ]

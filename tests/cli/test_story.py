@@ -96,7 +96,7 @@ def test_set_every_field_then_show_it(cli: Cli, heist: dict[str, Any]) -> None:
     )
     assert result.stdout.splitlines() == [
         "Recorded the concept: 'A heist on the moon'.",
-        "Recorded the logline: 'Cats steal the moon.'.",
+        "Recorded the logline: 'Cats steal the moon.'",
         "Recorded the synopsis (3 words).",
         "Recorded 2 characters: Mia, Rex.",
         "Recorded 2 scenes: Vault, Getaway.",
@@ -182,7 +182,7 @@ def test_a_blank_text_clears_the_field(cli: Cli, heist: dict[str, Any]) -> None:
     story_set(cli, "--logline", "Cats steal the moon.")
     result = story_set(cli, "--logline", "")
     assert result.stdout == (
-        "Removed the logline; moviecli story undo restores: 'Cats steal the moon.'.\n"
+        "Removed the logline; moviecli story undo restores: 'Cats steal the moon.'\n"
     )
     assert story_json(cli)["logline"] is None
     result = story_set(cli, "--logline", " ")

@@ -597,7 +597,13 @@ def describe(changes: Sequence[Change], *, undo: str | None = "/undo") -> list[s
                 names[key] = []
                 said.append(key)
             names[key].append(change.name or "")
-    return [s if isinstance(s, str) else _item_sentence(*s, names[s]) for s in said]
+    return [_tidy(s if isinstance(s, str) else _item_sentence(*s, names[s])) for s in said]
+
+
+def _tidy(sentence: str) -> str:
+    """A sentence ending in a quote that ends its own sentence takes no second full stop:
+    "Recorded the logline: 'Cats steal the moon.'" rather than "… moon.'."."""
+    return sentence[:-1] if sentence.endswith((".'.", "!'.", "?'.", "…'.")) else sentence
 
 
 def _replaced_description(change: Change) -> str | None:
@@ -679,7 +685,7 @@ def describe_undo(changes: Sequence[Change]) -> list[str]:
                 said.append(key)
             names[key].append(change.name or "")
     return [
-        s
+        _tidy(s)
         if isinstance(s, str)
         else f"{s[1]} {_count(len(names[s]), NOUNS[s[0]])}: {', '.join(names[s])}."
         for s in said
