@@ -79,7 +79,7 @@ def test_pages_and_filters(cli: Any, library: dict, tmp_path: Path) -> None:
     ]
 
 
-def test_only_visible_and_public_media_are_searched(
+def test_15_4_only_visible_and_public_media_are_searched_and_counted(
     cli: Any, library: dict, admin: Any, make_user: Any, login_as: Any, tmp_path: Path
 ) -> None:
     eve = login_as(make_user("eve@example.com"))

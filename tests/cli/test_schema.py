@@ -110,7 +110,7 @@ def test_schema_needs_no_login_nor_database(cli: Any, home: Path) -> None:
     assert not (home / "moviecli.db").exists()
 
 
-def test_every_json_output_validates_against_the_schema_of_its_entity(
+def test_15_1_every_json_output_validates_against_the_schema_of_its_entity(
     cli: Any, admin: Any, tmp_path: Path
 ) -> None:
     """What each command prints with --json is valid against ``moviecli schema ENTITY``

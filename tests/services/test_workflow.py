@@ -365,7 +365,7 @@ def stored(database):
     return pid
 
 
-def test_which_media_count_one_rule_in_sql_and_in_memory(database, stored) -> None:
+def test_15_1_which_media_count_one_rule_in_sql_and_in_memory(database, stored) -> None:
     """services/counting.py: the newest version of each asset; toward a step, active or
     draft; on the dashboard, anything not archived; apply's in-memory rule agrees."""
     import sqlalchemy as sa
@@ -422,7 +422,7 @@ def _facts(database, project_id):
         return wf.load_facts(session, session.get(Project, project_id))
 
 
-def test_load_facts_counts_the_newest_active_and_draft_media_only(database, stored) -> None:
+def test_15_1_load_facts_counts_the_newest_active_and_draft_media_only(database, stored) -> None:
     import sqlalchemy as sa
     from sqlmodel import col
 
