@@ -18,6 +18,20 @@ import re
 import unicodedata
 
 
+def bracket_depth(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in ``text``, counted before a JSON parser sees it (a
+    parser recurses: 100,000 brackets would exhaust its stack). Brackets inside strings
+    count too unless the caller removed the strings first: an upper bound, and cheap."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def fold(text: str) -> str:
     """The case- and compatibility-insensitive key of ``text`` (NFKC + casefold)."""
     return unicodedata.normalize("NFKC", text).casefold()

@@ -23,3 +23,13 @@ def test_visible_shows_escape_sequences_and_c1_controls():
 def test_one_line_escapes_newlines_too():
     assert one_line("two\nlines\r") == "two\\nlines\\r"
     assert one_line("a\tb\x1b") == "a\tb\\x1b"
+
+
+def test_bracket_depth_counts_the_deepest_nesting() -> None:
+    from moviecli.text import bracket_depth
+
+    assert bracket_depth("") == 0
+    assert bracket_depth('{"a": [1, {"b": []}]}') == 4
+    assert bracket_depth("[]" * 1000) == 1
+    assert bracket_depth("[" * 100_000) == 100_000
+    assert bracket_depth('["[[["]') == 4  # inside strings too: an upper bound

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moviecli.text import bracket_depth
+
 MAX_CHUNK = 256_000  # characters of one text chunk we are willing to parse
 MAX_NODES = 5_000  # nodes of a ComfyUI graph
 MAX_DEPTH = 64  # JSON nesting
@@ -279,15 +281,7 @@ def _number(value: Any) -> Any:
 
 
 def _json(text: str, what: str) -> Any:
-    depth = 0
-    deepest = 0
-    for char in text:  # brackets inside strings count too: an upper bound, and cheap
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    if deepest > MAX_DEPTH:
+    if bracket_depth(text) > MAX_DEPTH:
         raise _Bad(f"{what} nests deeper than {MAX_DEPTH} levels: ignored")
     try:
         return json.loads(text)

@@ -37,7 +37,7 @@ from moviecli.services.pagination import Page, paginate
 from moviecli.services.passwords import hash_password
 from moviecli.services.resolve import by_id_or_prefix, user_by_email
 from moviecli.storage.db import Database, lock_row
-from moviecli.text import fold
+from moviecli.text import bracket_depth, fold
 
 MIN_PASSWORD = 10
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is not ours
@@ -469,14 +469,7 @@ def parse_pref_value(raw: str, key: str = "value") -> Any:
         raise ValidationFailed(
             {key: f"must be at most {MAX_PREF_BYTES // 1024} KiB (attach long texts as files)"}
         )
-    depth = deepest = 0
-    for char in _JSON_STRING.sub("", raw):
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    if deepest > MAX_PREF_DEPTH:
+    if bracket_depth(_JSON_STRING.sub("", raw)) > MAX_PREF_DEPTH:
         raise ValidationFailed({key: f"must be nested at most {MAX_PREF_DEPTH} deep"})
 
     def refuse(constant: str) -> Any:
