@@ -166,6 +166,41 @@ def test_collection_keeps_referenced_files(
     assert not store.has(sha)
 
 
+def test_a_ctrl_c_after_the_commit_leaves_every_file_for_recovery(
+    database: Any,
+    actor: Any,
+    project_id: str,
+    store: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C while a committed batch's files are moved into place: the process lives on
+    and cleans up, but the temporaries its records name are left for recovery (the
+    cleanup used to delete them: records without files)."""
+    from sqlmodel import select
+
+    from moviecli.models import Media
+    from moviecli.services import media_add
+    from moviecli.services.store import MediaStore
+
+    def interrupted(self: Any, staged: Any) -> None:
+        staged.release()  # as commit's own finally does
+        raise KeyboardInterrupt  # before the first rename; the others are still locked
+
+    monkeypatch.setattr(MediaStore, "commit", interrupted)
+    paths = [mf.png(tmp_path / f"{i}.png", seed=i) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        media_add.add_files(database, actor, project_id, paths, fields(), embed=False, store=store)
+    monkeypatch.undo()
+    with database.session() as session:
+        shas = sorted(m.sha256 for m in session.exec(select(Media)).all())
+    assert len(shas) == 3
+    assert sorted(p.name.split(".")[0] for p in files_in(store.tmp)) == shas
+    report = store.recover(database)
+    assert (report.rolled_forward, report.removed) == (3, 0)
+    assert all(store.has(sha) for sha in shas)
+
+
 def test_a_marker_left_by_a_kill_is_collected(database: Any, store: Any, tmp_path: Path) -> None:
     staged = store.stage(mf.png(tmp_path / "a.png"))
     store.commit(staged)  # a file whose record was deleted by a killed command

@@ -288,6 +288,9 @@ def _save(adding: _Adding, rows: dict[int, dict[str, Any]], *, style: bool) -> N
             adding.db, adding.project_id, [rows[i] for i in batch], style=style
         )
         for i in batch:
+            if adding.candidates[i].staged.sha256 not in present:
+                adding.store.owe(adding.candidates[i].staged)
+        for i in batch:
             sha = adding.candidates[i].staged.sha256
             if sha in present:  # added by someone else since _skip_known
                 adding.mark_present(i, public(present[sha]))
@@ -487,6 +490,7 @@ def add_version(
         if embed:
             embed_rows([row])
         _insert_version(db, old, row)
+        store.owe(staged)
         store.commit(staged)
     finally:
         store.discard(staged)

@@ -86,6 +86,7 @@ class Staged:
     size: int
     temp: Path
     _handle: IO[bytes] | None = field(default=None, repr=False)
+    owed: bool = False  # a committed record names it: only commit() or recovery removes it
 
     def release(self) -> None:
         """Close (and so unlock) the temporary without touching it."""
@@ -236,10 +237,21 @@ class MediaStore:
         finally:
             staged.release()
 
+    def owe(self, staged: Staged) -> None:
+        """The transaction inserting the record of these bytes has committed: from now on
+        the temporary is the record's file until :meth:`commit` moves it into place. An
+        interrupt before that (Ctrl-C lets cleanups run) must leave it for recovery to
+        roll forward, never discard it: that would leave a record without its file."""
+        staged.owed = True
+
     def discard(self, staged: Staged) -> None:
         """The add failed or the file was rejected: drop the temporary (a no-op once it
-        is committed or discarded)."""
+        is committed or discarded). One that is owed to a committed record is only
+        unlocked, and left for recovery."""
         if staged._handle is None:
+            return
+        if staged.owed:
+            staged.release()
             return
         with contextlib.suppress(OSError):
             staged.temp.unlink()

@@ -79,6 +79,8 @@ def apply_project(
                 hint="run apply again",
             ) from exc
         for staged_file in staged.values():
+            store.owe(staged_file)
+        for staged_file in staged.values():
             store.commit(staged_file)
         staged.clear()
         return project_id
