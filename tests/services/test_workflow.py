@@ -684,3 +684,11 @@ def test_phase_states_name_title_icon_and_what_blocks() -> None:
     # a step done before its prerequisites (a file can say so) is done, not blocked by them
     (audio,) = [s for s in wf.phase_states(ORDER[0], ["audio_design"]) if s.id == "audio_design"]
     assert (audio.state, audio.blocked_by) == ("done", [])
+
+
+def test_distinct_names_fold_as_the_story_matches_characters() -> None:
+    """'Straße' and 'STRASSE' are one character to the story (text.fold), so they count
+    once toward character_creation's minimum of two (str.lower kept them apart)."""
+    from moviecli.services.workflow import distinct_names
+
+    assert distinct_names(("Straße", " STRASSE "), ("Mia", "")) == ("Straße", "Mia")

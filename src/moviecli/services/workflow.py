@@ -110,13 +110,16 @@ class Facts:
 
 
 def distinct_names(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
-    """Names in order of first appearance, distinct case-insensitively, blanks dropped."""
+    """Names in order of first appearance, distinct by their fold key (as the story matches
+    characters: "Straße" and "STRASSE" are one), blanks dropped."""
+    from moviecli.text import fold
+
     seen: set[str] = set()
     out: list[str] = []
     for name in [*first, *second]:
         name = name.strip()
-        if name and name.lower() not in seen:
-            seen.add(name.lower())
+        if name and fold(name) not in seen:
+            seen.add(fold(name))
             out.append(name)
     return tuple(out)
 

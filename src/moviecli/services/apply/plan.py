@@ -198,7 +198,7 @@ def _plan_collaborators(
     # A file often names the same few people on many projects: each is looked up once.
     known: dict[str, User | None] = session.info.setdefault(USERS_SEEN, {})
     for index, email in enumerate(entry.collaborators, start=1):
-        key = email.strip().lower()
+        key = fold(email.strip())
         person = (
             known[key] if key in known else known.setdefault(key, user_by_email(session, email))
         )
