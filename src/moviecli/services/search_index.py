@@ -14,6 +14,11 @@ are reconciled (deleted rows dropped, missed ones read). The new generation is w
 beside the old and ``state.json`` replaced atomically, so concurrent readers always see a
 whole generation.
 
+Which rows are the newest version of their asset is asked of the database at every refresh
+(``counting.newest()``, the rule media list and the dashboard use), not worked out from the
+rows held: deleting a version relinks the chain without touching the newer record's
+``updated_at``, so an incremental refresh would not see the link change.
+
 The cache only ranks. Access is decided by the database: the rows of a result page are
 read back through the access filter, so a stale cache can at worst miss or reorder an
 item, never show one the actor may not see.
@@ -37,18 +42,19 @@ from sqlmodel import Session, col
 
 from moviecli.enums import MEDIA_STATUSES, MEDIA_TYPES
 from moviecli.models import Media
+from moviecli.services import counting
 from moviecli.services.embeddings import DIM, MODEL_ID
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-FORMAT = 1
+FORMAT = 2  # 2: no previous-version column; newest comes from counting.newest()
 # Rows whose transaction committed after a later-stamped one: read back this far.
 WINDOW = timedelta(minutes=10)
 FETCH_CHUNK = 2000
 
-# (id, project id, type, status, visibility, previous version, vector bytes or old index)
+# (id, project id, type, status, visibility, vector bytes or old index)
 Row = tuple[Any, ...]
 
 
@@ -100,9 +106,14 @@ _COLUMNS = (
     col(Media.media_type),
     col(Media.status),
     col(Media.visibility),
-    col(Media.previous_version),
     col(Media.embedding),
 )
+
+
+def _superseded(session: Session) -> set[str]:
+    """The ids of the records that are not the newest version of their asset."""
+    stmt = sa.select(col(Media.id)).where(sa.not_(counting.newest()))
+    return set(session.execute(stmt).scalars())
 
 
 def _map(path: Path) -> Any:
@@ -144,15 +155,14 @@ class SearchIndex:
             return None  # a name made by _write, nothing else (no "../" from a hand edit)
         return state
 
-    def _load(self, gen: str, *, with_prev: bool = False) -> tuple[View, Any] | None:
+    def _load(self, gen: str) -> View | None:
         import numpy as np
 
         try:
             vectors = _map(self.directory / f"{gen}.vec.npy")
             with np.load(self.directory / f"{gen}.meta.npz") as meta:
                 arrays = {name: meta[name] for name in View.__dataclass_fields__ if name in meta}
-                prev = meta["prev"] if with_prev else None
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError):
             return None
         if len(arrays) != len(View.__dataclass_fields__) - 1:
             return None
@@ -161,9 +171,9 @@ class SearchIndex:
         if vectors.dtype != np.float32 or vectors.shape[1:] != (DIM,):
             return None
         lengths = {len(a) for name, a in arrays.items() if name != "projects"}
-        if lengths - {rows} or (prev is not None and len(prev) != rows):
+        if lengths - {rows}:
             return None
-        return View(vectors=vectors, **arrays), prev
+        return View(vectors=vectors, **arrays)
 
     def view(self, session: Session) -> View:
         """The current generation, refreshed first when the media table changed."""
@@ -173,16 +183,16 @@ class SearchIndex:
         if state is not None and state["count"] == count and state["latest"] == stamp:
             loaded = self._load(state["gen"])
             if loaded is not None:
-                return loaded[0]
-        old = self._load(state["gen"], with_prev=True) if state is not None else None
+                return loaded
+        old = self._load(state["gen"]) if state is not None else None
         if old is None or state is None or state.get("latest") is None:
             rows = self._rows(session, None)
-            view, prev = self._build(rows, None)
+            view = self._build(rows, None, _superseded(session))
         else:
             since = datetime.fromisoformat(state["latest"]) - WINDOW
-            rows = self._merge(session, old[0], old[1], since, count)
-            view, prev = self._build(rows, old[0].vectors)
-        self._write(view, prev, count, stamp)
+            rows = self._merge(session, old, since, count)
+            view = self._build(rows, old.vectors, _superseded(session))
+        self._write(view, count, stamp)
         return view
 
     # --- refreshing ---------------------------------------------------------------------------
@@ -194,9 +204,7 @@ class SearchIndex:
         result = session.execute(stmt.execution_options(yield_per=FETCH_CHUNK))
         return {row[0]: tuple(row) for row in result}
 
-    def _merge(
-        self, session: Session, old: View, prev: Any, since: datetime, count: int
-    ) -> dict[str, Row]:
+    def _merge(self, session: Session, old: View, since: datetime, count: int) -> dict[str, Row]:
         """The old rows, with those changed since ``since`` read again.
 
         A row kept from the old generation carries the index of its old vector instead
@@ -204,7 +212,7 @@ class SearchIndex:
         """
         projects = [p.decode() for p in old.projects.tolist()]
         rows: dict[str, Row] = {}
-        for i, (raw, project, mtype, status, public, has, before) in enumerate(
+        for i, (raw, project, mtype, status, public, has) in enumerate(
             zip(
                 old.ids.tolist(),
                 old.project.tolist(),
@@ -212,7 +220,6 @@ class SearchIndex:
                 old.status.tolist(),
                 old.public.tolist(),
                 old.has_vector.tolist(),
-                prev.tolist(),
                 strict=True,
             )
         ):
@@ -223,7 +230,6 @@ class SearchIndex:
                 MEDIA_TYPES[mtype],
                 MEDIA_STATUSES[status],
                 "public" if public else "private",
-                before.decode() or None,
                 i if has else None,
             )
         rows.update(self._rows(session, col(Media.updated_at) >= since))
@@ -237,7 +243,7 @@ class SearchIndex:
                 rows.update(self._rows(session, col(Media.id).in_(chunk)))
         return rows
 
-    def _build(self, rows: dict[str, Row], old_vectors: Any) -> tuple[View, Any]:
+    def _build(self, rows: dict[str, Row], old_vectors: Any, superseded: set[str]) -> View:
         import numpy as np
 
         ordered = sorted(rows.values(), key=lambda r: r[0])
@@ -249,15 +255,14 @@ class SearchIndex:
         vectors = np.zeros((n, DIM), dtype=np.float32)
         has = np.zeros(n, dtype=np.bool_)
         for i, r in enumerate(ordered):
-            source = r[6]
+            source = r[5]
             if isinstance(source, int):
                 vectors[i] = old_vectors[source]
                 has[i] = True
             elif source is not None and len(source) == DIM * 4:
                 vectors[i] = np.frombuffer(source, dtype=np.float32)
                 has[i] = True
-        referenced = {r[5] for r in ordered if r[5]}
-        view = View(
+        return View(
             ids=np.array([r[0].encode() for r in ordered], dtype="S32"),
             vectors=vectors,
             project=np.array([project_of[r[1].encode()] for r in ordered], dtype=np.int32),
@@ -266,12 +271,10 @@ class SearchIndex:
             status=np.array([status_of.get(r[3], 0) for r in ordered], dtype=np.int8),
             public=np.array([r[4] == "public" for r in ordered], dtype=np.bool_),
             has_vector=has,
-            newest=np.array([r[0] not in referenced for r in ordered], dtype=np.bool_),
+            newest=np.array([r[0] not in superseded for r in ordered], dtype=np.bool_),
         )
-        prev = np.array([(r[5] or "").encode() for r in ordered], dtype="S32")
-        return view, prev
 
-    def _write(self, view: View, prev: Any, count: int, stamp: str | None) -> None:
+    def _write(self, view: View, count: int, stamp: str | None) -> None:
         import numpy as np
 
         try:
@@ -289,7 +292,6 @@ class SearchIndex:
                 public=view.public,
                 has_vector=view.has_vector,
                 newest=view.newest,
-                prev=prev,
             )
             state = {"format": FORMAT, "model": MODEL_ID, "gen": gen, "count": count}
             state["latest"] = stamp

@@ -1,0 +1,169 @@
+"""Speed tricks beside the normal path they stand in for (issue 15, item 3): each is run on
+the same data as that path, and the two must agree.
+
+- the search cache's ``newest`` column (``services/search_index.py``) against
+  ``counting.newest()``, on a full build and on an incremental refresh.
+
+The data: version chains in several projects, with versions deleted from the middle, the
+end and the start of a chain (``media delete`` relinks the chain around them), public and
+private media, media without an embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col
+
+from moviecli.models import Media, Project, ProjectCollaborator, User, utcnow
+from moviecli.services import counting
+from tests.projecthelp import add_media, user_row
+
+ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
+
+
+@dataclass
+class Versions:
+    users: dict[str, User]
+    projects: dict[str, str]  # title -> id
+    media: dict[str, str]  # name -> id
+
+
+def _vector(seed: int) -> bytes:
+    import numpy as np
+
+    from moviecli.services.embeddings import DIM
+
+    v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return (v / np.linalg.norm(v)).astype(np.float32).tobytes()
+
+
+@pytest.fixture
+def versions(database: Any) -> Versions:
+    """Cleo's Lighthouse (Bob collaborates) and Harbour, Eve's Desert. Chains a1→a2→a3,
+    b1→b2, c1→c2 and d1→d2→d3 in Lighthouse, e1→e2 in Desert (e2 public), singles in
+    each project, one without an embedding. Everything stamped an hour ago but the two
+    made public just now: a search cache built now is refreshed later from a few minutes
+    before now, not by reading every row again."""
+    with database.write() as session:
+        users = {
+            name: user_row(f"{name}@example.com", role=role, tier="pro")
+            for name, role in ROLES.items()
+        }
+        session.add_all(users.values())
+        session.flush()
+        owners = {"Lighthouse": "cleo", "Harbour": "cleo", "Desert": "eve"}
+        projects = {
+            title: Project(title=title, genre="drama", episode_count=2, created_by=users[o].id)
+            for title, o in owners.items()
+        }
+        session.add_all(projects.values())
+        session.flush()
+        session.add(
+            ProjectCollaborator(project_id=projects["Lighthouse"].id, user_id=users["bob"].id)
+        )
+        ids = {title: p.id for title, p in projects.items()}
+        for user in users.values():
+            session.expunge(user)
+    media: dict[str, str] = {}
+    seed = 0
+
+    def chain(project: str, prefix: str, length: int, kind: str = "concept_art") -> None:
+        nonlocal seed
+        before = None
+        for n in range(1, length + 1):
+            seed += 1
+            name = f"{prefix}{n}"
+            before = media[name] = add_media(
+                database,
+                ids[project],
+                users[owners[project]].id,
+                kind,
+                name=f"{name}.png",
+                previous_version=before,
+                version=n,
+                embedding=_vector(seed),
+            )
+
+    chain("Lighthouse", "a", 3)
+    chain("Lighthouse", "b", 2)
+    chain("Lighthouse", "c", 2, "storyboard")
+    chain("Lighthouse", "d", 3)
+    chain("Lighthouse", "single", 1)
+    chain("Harbour", "h", 2, "storyboard")
+    chain("Desert", "e", 2)
+    chain("Desert", "lone", 1, "storyboard")
+    media["bare"] = add_media(database, ids["Harbour"], users["cleo"].id, "concept_art")
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    with database.write() as session:
+        session.execute(sa.update(Media).values(updated_at=an_hour_ago, created_at=an_hour_ago))
+        session.execute(
+            sa.update(Media)
+            .where(col(Media.id).in_([media["e2"], media["lone1"]]))
+            .values(visibility="public", updated_at=utcnow())  # as media visibility does
+        )
+    return Versions(users, ids, media)
+
+
+def _ids(database: Any, *where: Any) -> set[str]:
+    with database.session() as session:
+        return set(session.execute(sa.select(col(Media.id)).where(*where)).scalars())
+
+
+def _change_the_chains(database: Any, world: Versions, tmp_path: Path) -> None:
+    """Versions deleted from the middle, the end and the start of chains (as ``media
+    delete`` does it: the chain relinked, no other record's updated_at moved), and a
+    new version added in Desert."""
+    from moviecli.services import media
+    from moviecli.services.store import MediaStore
+
+    store = MediaStore(tmp_path / "store")
+    cleo = world.users["cleo"]
+    for name in ("a2", "b2", "c1", "d2"):
+        media.delete(database, cleo, world.media[name], store=store)
+    world.media["e3"] = add_media(
+        database,
+        world.projects["Desert"],
+        world.users["eve"].id,
+        "concept_art",
+        name="e3.png",
+        previous_version=world.media["e2"],
+        version=3,
+        embedding=_vector(99),
+    )
+
+
+def _index_newest(database: Any, directory: Path) -> set[str]:
+    from moviecli.services.search_index import SearchIndex
+
+    with database.session() as session:
+        view = SearchIndex(database.url, directory).view(session)
+    return {i.decode() for i in view.ids[view.newest].tolist()}
+
+
+def test_15_3_the_search_cache_marks_newest_what_counting_does(
+    database: Any, versions: Versions, tmp_path: Path
+) -> None:
+    """The cache's ``newest`` column is ``counting.newest()``: built whole, refreshed
+    after versions were deleted and added, and built whole again."""
+    cache = tmp_path / "cache"
+
+    def named(ids: set[str]) -> set[str]:
+        names = {i: n for n, i in versions.media.items()}
+        return {names.get(i, i) for i in ids}
+
+    expected = named(_ids(database, counting.newest()))
+    assert expected == {"a3", "b2", "c2", "d3", "single1", "h2", "e2", "lone1", "bare"}
+    assert named(_index_newest(database, cache)) == expected
+
+    _change_the_chains(database, versions, tmp_path)
+    expected = named(_ids(database, counting.newest()))
+    # a1 → a3 and d1 → d3 relinked: a1 and d1 are still superseded; b1 is newest again
+    assert expected == {"a3", "b1", "c2", "d3", "single1", "h2", "e3", "lone1", "bare"}
+    assert named(_index_newest(database, cache)) == expected  # refreshed incrementally
+    assert named(_index_newest(database, tmp_path / "whole")) == expected  # built whole
