@@ -2,7 +2,12 @@
 the same data as that path, and the two must agree.
 
 - the search cache's ``newest`` column (``services/search_index.py``) against
-  ``counting.newest()``, on a full build and on an incremental refresh.
+  ``counting.newest()``, on a full build and on an incremental refresh;
+- ``media search``'s numpy prefilter (the cache's project, public, type and newest
+  columns) against the SQL of what the actor may read (``access.visible_media``), what
+  counts as newest and what has an embedding: the same total, the same media;
+- ``media list``'s total counted from the indexes alone (all records minus those with a
+  previous version) against the count of what it lists (``counting.newest()``).
 
 The data: version chains in several projects, with versions deleted from the middle, the
 end and the start of a chain (``media delete`` relinks the chain around them), public and
@@ -21,7 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from moviecli.models import Media, Project, ProjectCollaborator, User, utcnow
-from moviecli.services import counting
+from moviecli.services import access, counting
 from tests.projecthelp import add_media, user_row
 
 ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
@@ -167,3 +172,103 @@ def test_15_3_the_search_cache_marks_newest_what_counting_does(
     assert expected == {"a3", "b1", "c2", "d3", "single1", "h2", "e3", "lone1", "bare"}
     assert named(_index_newest(database, cache)) == expected  # refreshed incrementally
     assert named(_index_newest(database, tmp_path / "whole")) == expected  # built whole
+
+
+# --- media search: the numpy prefilter against the SQL of access and counting --------------
+
+
+@pytest.fixture
+def fixed_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any query is one fixed unit vector (which media match does not depend on it)."""
+    import numpy as np
+
+    from moviecli.services import embeddings
+
+    vector = np.frombuffer(_vector(0), dtype=np.float32)
+    monkeypatch.setattr(embeddings, "embed_query", lambda text: vector)
+
+
+def _searched(database: Any, world: Versions, actor: str, **filters: Any) -> tuple[int, set[str]]:
+    from moviecli.services.media_search import search
+
+    found = search(database, world.users[actor], "anything", limit=200, **filters)
+    return found.total, {hit.media.id for hit in found.items}
+
+
+def _searchable(database: Any, world: Versions, actor: str, *where: Any) -> set[str]:
+    """What search should find, as SQL: readable, newest, with an embedding."""
+    user = world.users[actor]
+    return _ids(
+        database,
+        access.visible_media(user),
+        counting.newest(),
+        col(Media.embedding).is_not(None),
+        *where,
+    )
+
+
+@pytest.mark.parametrize("actor", sorted(ROLES))
+def test_15_3_search_finds_and_counts_what_access_and_counting_select(
+    database: Any, versions: Versions, tmp_path: Path, fixed_query: None, actor: str
+) -> None:
+    """Everywhere, in one project, of one type; before and after versions change."""
+    user = versions.users[actor]
+    with database.session() as session:
+        seen = set(session.execute(access.visible_project_ids(user)).scalars())
+    for step in ("built whole", "refreshed"):
+        if step == "refreshed":
+            _change_the_chains(database, versions, tmp_path)
+        expected = _searchable(database, versions, actor)
+        assert _searched(database, versions, actor) == (len(expected), expected)
+        concept = _searchable(database, versions, actor, col(Media.media_type) == "concept_art")
+        assert _searched(database, versions, actor, media_type="Concept-Art") == (
+            len(concept),
+            concept,
+        )
+        for project in seen:  # (one they may not see: exit 3, tested in tests/cli)
+            inside = _searchable(database, versions, actor, col(Media.project_id) == project)
+            assert _searched(database, versions, actor, project=project) == (len(inside), inside)
+
+
+def test_15_3_search_prefilter_anchors(
+    database: Any, versions: Versions, fixed_query: None
+) -> None:
+    """The expected sets above, spelled out once: Bob collaborates on Lighthouse only and
+    sees Desert's public e2 and lone1; Eve sees Desert only; the admin every newest
+    version with an embedding (not the bare record)."""
+    names = {i: n for n, i in versions.media.items()}
+    bob = {names[i] for i in _searched(database, versions, "bob")[1]}
+    assert bob == {"a3", "b2", "c2", "d3", "single1", "e2", "lone1"}
+    eve = {names[i] for i in _searched(database, versions, "eve")[1]}
+    assert eve == {"e2", "lone1"}
+    ada = {names[i] for i in _searched(database, versions, "ada")[1]}
+    assert ada == {"a3", "b2", "c2", "d3", "single1", "h2", "e2", "lone1"}
+
+
+# --- media list: the total counted from the indexes ---------------------------------------
+
+
+def test_15_3_media_list_total_is_the_count_of_what_it_lists(
+    database: Any, versions: Versions, tmp_path: Path
+) -> None:
+    """The default view counts all records minus those with a previous version; listing
+    every page, or a filter (counted by paginate), finds that many: before and after
+    versions are deleted from the middle, the end and the start of chains."""
+    from moviecli.services.media import list_media
+
+    admin = versions.users["ada"]
+    for step in ("as made", "after deletes"):
+        if step == "after deletes":
+            _change_the_chains(database, versions, tmp_path)
+        for project in versions.projects.values():
+            newest = _ids(database, col(Media.project_id) == project, counting.newest())
+            with database.session() as session:
+                _, listed = list_media(session, admin, project, limit=2)
+                pages = [
+                    list_media(session, admin, project, page=n, limit=2)[1].items
+                    for n in range(1, listed.pages + 1)
+                ]
+                _, filtered = list_media(session, admin, project, status="active", limit=200)
+            assert listed.total == len(newest)
+            assert {m.id for page in pages for m in page} == newest
+            assert filtered.total == len(newest)  # every record here is active
