@@ -7,7 +7,13 @@ the same data as that path, and the two must agree.
   columns) against the SQL of what the actor may read (``access.visible_media``), what
   counts as newest and what has an embedding: the same total, the same media;
 - ``media list``'s total counted from the indexes alone (all records minus those with a
-  previous version) against the count of what it lists (``counting.newest()``).
+  previous version) against the count of what it lists (``counting.newest()``);
+- a chat session's history paged by ``seq`` ranges and totalled by ``message_count``
+  against the messages paged with ``pagination.paginate``;
+- ``session search``'s total from the FTS5 index alone (who reads everything, on SQLite)
+  against the total counted through the sessions join;
+- media inserted with Core (``media add``'s executemany, ``media version``'s single insert)
+  and returned without reading them back (``public_of_row``) against the records stored.
 
 The data: version chains in several projects, with versions deleted from the middle, the
 end and the start of a chain (``media delete`` relinks the chain around them), public and
@@ -272,3 +278,133 @@ def test_15_3_media_list_total_is_the_count_of_what_it_lists(
             assert listed.total == len(newest)
             assert {m.id for page in pages for m in page} == newest
             assert filtered.total == len(newest)  # every record here is active
+
+
+# --- chat sessions: history by seq ranges, totals by message_count ---------------------------
+
+
+CONTENTS = [
+    "storm over the harbour",
+    "the crew rehearses",
+    "storm at sea, night",
+    "a quiet morning",
+    "sea shanty",
+]
+
+
+def _chat(database: Any, world: Versions, project: str, owner: str, messages: int) -> str:
+    """A session whose messages go in as every message does (``append_message``)."""
+    from moviecli.models import ChatSession
+    from moviecli.services.chat.sessions import append_message
+
+    with database.write() as session:
+        chat = ChatSession(project_id=world.projects[project], user_id=world.users[owner].id)
+        session.add(chat)
+        session.flush()
+        for n in range(messages):
+            role = "user" if n % 2 == 0 else "assistant"
+            append_message(session, chat, role, f"{CONTENTS[n % len(CONTENTS)]} ({n})")
+        return chat.id
+
+
+@pytest.mark.parametrize("limit", [1, 7, 20, 23])
+def test_15_3_history_pages_by_seq_are_the_pages_of_the_messages(
+    database: Any, versions: Versions, limit: int
+) -> None:
+    """``session show`` pages by seq ranges and counts by message_count; ``paginate`` over
+    the messages in order gives the same pages and total, the newest page by default."""
+    from sqlmodel import select
+
+    from moviecli.models import Message
+    from moviecli.services.chat.sessions import history, recent
+    from moviecli.services.pagination import paginate
+
+    chat = _chat(database, versions, "Lighthouse", "cleo", 23)
+    _chat(database, versions, "Lighthouse", "bob", 5)  # another session's messages between
+    _chat(database, versions, "Desert", "eve", 4)
+    cleo = versions.users["cleo"]
+    ordered = select(Message).where(col(Message.session_id) == chat).order_by(col(Message.seq))
+    with database.session() as session:
+        _, newest = history(session, cleo, chat, limit=limit)
+        assert newest.total == 23
+        for number in range(1, newest.pages + 2):  # and one page past the end
+            _, page = history(session, cleo, chat, page=number, limit=limit)
+            expected = paginate(session, ordered, page=number, limit=limit)
+            assert (page.total, page.page) == (expected.total, expected.page)
+            assert [m.content for m in page.items] == [m.content for m in expected.items]
+        last = paginate(session, ordered, page=newest.pages, limit=limit)
+        assert [m.content for m in newest.items] == [m.content for m in last.items]
+        everything = session.exec(ordered).all()
+        tail = [m.content for m in everything[-limit:]]
+        assert [m.content for m in recent(session, cleo, chat, limit)] == tail
+
+
+# --- session search: the FTS5 count against the join --------------------------------------
+
+
+@pytest.mark.parametrize("query", ["storm", "storm sea", "sea", "nowhere"])
+def test_15_3_session_search_total_everywhere_is_the_sum_over_projects(
+    database: Any, versions: Versions, query: str
+) -> None:
+    """Who reads everything is counted from the full-text index alone (on SQLite); each
+    project's total is counted through the sessions join; the first is the sum of the
+    others, and is what the pages hold. Also after a project with sessions is deleted."""
+    from moviecli.services import projects
+    from moviecli.services.chat.fulltext import search
+
+    _chat(database, versions, "Lighthouse", "cleo", 12)
+    _chat(database, versions, "Lighthouse", "bob", 7)
+    _chat(database, versions, "Desert", "eve", 9)
+    _chat(database, versions, "Harbour", "cleo", 6)
+    ada = versions.users["ada"]
+    for step in ("as made", "after a project is deleted"):
+        if step != "as made":
+            with database.write() as session:
+                projects.delete(session, ada, versions.projects.pop("Harbour"))
+        with database.session() as session:
+            everywhere = search(session, ada, query, limit=200)
+            per_project = sum(
+                search(session, ada, query, project_ref=p, limit=200).total
+                for p in versions.projects.values()
+            )
+        assert everywhere.total == per_project == len(everywhere.items)
+
+
+# --- media inserted with Core: the record returned is the record stored --------------------
+
+
+def test_15_3_media_added_with_core_reads_back_as_returned(
+    database: Any, versions: Versions, tmp_path: Path
+) -> None:
+    """``media add`` (a batch: one executemany) and ``media version`` (one insert) build
+    their rows by hand and return them without reading them back; every field of what
+    they return is what a read of the stored record gives."""
+    from moviecli import render
+    from moviecli.services import media, media_add
+    from moviecli.services.media_fields import AssetFields, Changes
+    from moviecli.services.store import MediaStore
+    from tests import media_factory as mf
+
+    store = MediaStore(tmp_path / "store")
+    cleo = versions.users["cleo"]
+    paths = [mf.png(tmp_path / f"still-{n}.png", seed=n) for n in range(3)]
+    fields = AssetFields(
+        media_type="style_reference", tags=["noir"], characters=["Mia"], description="dusk"
+    )
+    added = media_add.add_files(
+        database, cleo, versions.projects["Lighthouse"], paths, fields, embed=False, store=store
+    ).records
+    newer = media_add.add_version(
+        database,
+        cleo,
+        added[0].id,
+        mf.png(tmp_path / "still-v2.png", seed=9),
+        Changes(description="dusk, later"),
+        embed=False,
+        store=store,
+    )
+    returned = [*added, newer]
+    with database.session() as session:
+        stored = [media.public(session.get(Media, r.id)) for r in returned]
+    assert [render.jsonable(r) for r in returned] == [render.jsonable(s) for s in stored]
+    assert newer.previous_version == added[0].id and newer.version == 2
