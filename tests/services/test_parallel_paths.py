@@ -3,6 +3,7 @@ the same data as that path, and the two must agree.
 
 - the search cache's ``newest`` column (``services/search_index.py``) against
   ``counting.newest()``, on a full build and on an incremental refresh;
+- the search cache refreshed incrementally against the cache built whole, every column;
 - ``media search``'s numpy prefilter (the cache's project, public, type and newest
   columns) against the SQL of what the actor may read (``access.visible_media``), what
   counts as newest and what has an embedding: the same total, the same media;
@@ -178,6 +179,63 @@ def test_15_3_the_search_cache_marks_newest_what_counting_does(
     assert expected == {"a3", "b1", "c2", "d3", "single1", "h2", "e3", "lone1", "bare"}
     assert named(_index_newest(database, cache)) == expected  # refreshed incrementally
     assert named(_index_newest(database, tmp_path / "whole")) == expected  # built whole
+
+
+def test_15_3_a_refreshed_search_cache_is_the_cache_built_whole(
+    database: Any, versions: Versions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After visibility, status, text and embedding changes, deletes and a new version,
+    the generation merged from the old one holds what a whole build reads, column by
+    column and vector by vector."""
+    import numpy as np
+
+    from moviecli.services import media
+    from moviecli.services.media_fields import Changes
+    from moviecli.services.search_index import SearchIndex, View
+
+    def view(directory: Path) -> View:
+        with database.session() as session:
+            return SearchIndex(database.url, directory).view(session)
+
+    ids = versions.media
+    with database.write() as session:  # kept as they are: not read again by the refresh
+        session.execute(
+            sa.update(Media)
+            .where(col(Media.id) == ids["c2"])
+            .values(visibility="public", status="draft")
+        )
+    before = view(tmp_path / "cache")
+    cleo, eve = versions.users["cleo"], versions.users["eve"]
+    with database.write() as session:
+        media.set_visibility(session, cleo, ids["a3"], "public")
+        media.set_visibility(session, eve, ids["e2"], "private")
+    media.update(database, cleo, ids["b2"], Changes(status="archived"), embed=False)
+    media.update(database, cleo, ids["single1"], Changes(description="new text"), embed=False)
+    with database.write() as session:  # as media embed stores a vector
+        session.execute(
+            sa.update(Media)
+            .where(col(Media.id).in_([ids["h2"], ids["bare"]]))
+            .values(embedding=_vector(7), updated_at=utcnow())
+        )
+    _change_the_chains(database, versions, tmp_path)
+
+    merged = []
+    merge = SearchIndex._merge
+    monkeypatch.setattr(
+        SearchIndex, "_merge", lambda self, *a: merged.append(1) or merge(self, *a)
+    )
+    refreshed = view(tmp_path / "cache")
+    assert merged, "refreshed from the old generation, not built whole"
+    whole = view(tmp_path / "whole")
+    assert len(refreshed.ids) == len(before.ids) - 3  # four deleted, one added
+    for name in ("ids", "media_type", "status", "public", "has_vector", "newest"):
+        assert getattr(refreshed, name).tolist() == getattr(whole, name).tolist(), name
+    assert refreshed.projects[refreshed.project].tolist() == whole.projects[whole.project].tolist()
+    assert np.array_equal(refreshed.vectors, whole.vectors)
+    at = {i.decode(): n for n, i in enumerate(refreshed.ids.tolist())}
+    assert refreshed.public[at[ids["a3"]]] and not refreshed.public[at[ids["e2"]]]
+    assert refreshed.public[at[ids["c2"]]] and refreshed.status[at[ids["c2"]]] != 0
+    assert refreshed.has_vector[at[ids["bare"]]] and not refreshed.has_vector[at[ids["single1"]]]
 
 
 # --- media search: the numpy prefilter against the SQL of access and counting --------------
