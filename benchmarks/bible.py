@@ -9,14 +9,21 @@ their thumbnails weigh what real photos' do, 6-12 KB at 320 px), every one disti
 files go into the content-addressed store and the records into the database directly
 (``media add`` of each group would spend minutes on process starts, not on the bible).
 
-Then, as whole processes (stdout not a terminal):
+Each image is probed and its preview kept in the thumbnail cache by the same service
+functions ``media add`` calls (services/probe.py, services/thumbnails.py), so the cache
+holds what it holds after a real ``media add``. Then, as whole processes (stdout not a
+terminal):
 
-    moviecli project bible P -o FILE --force   cold: no thumbnail cached yet
+    moviecli project bible P -o FILE --force   cold: no thumbnail cached yet (previews are)
     the same                                   warm: medians of --runs, thumbnails cached
+    the same, with --without-previews          cold with no cache at all: the thumbnails
+                                               made from the originals (a project added
+                                               before previews existed)
 
 It prints a table and writes benchmarks/out/bible.json. Run it with the project's venv:
 
     .venv/bin/python benchmarks/bible.py [--images 2000] [--runs 3] [--keep DIR]
+                                         [--without-previews]
 
 With --keep DIR the project is built in DIR and kept; a second run with the same DIR
 measures again without building (after ``moviecli db upgrade``).
@@ -84,6 +91,7 @@ def build(home: Path, moviecli: str, env: dict[str, str], images: int) -> dict[s
     from sqlmodel import select
 
     from moviecli.models import Media, Project, StyleReference, User, utcnow
+    from moviecli.services import probe, thumbnails
     from moviecli.storage.db import database
 
     init_home(moviecli, env)
@@ -130,6 +138,9 @@ def build(home: Path, moviecli: str, env: dict[str, str], images: int) -> dict[s
             picture(tex, n, size).save(path, fmt, **options)
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
+            # What media add does with each image: probe it (a full decode, making the
+            # preview) and keep the preview in the cache once the content is named.
+            thumbnails.keep_preview(probe.probe(path, media_type), sha)
             (store / sha[:2]).mkdir(parents=True, exist_ok=True)
             os.replace(path, store / sha[:2] / sha)
             extra: dict[str, Any] = {}
@@ -198,6 +209,11 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build in DIR and keep it")
+    parser.add_argument(
+        "--without-previews",
+        action="store_true",
+        help="then once more with the cache emptied (a project added before previews)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     moviecli = str(Path(sys.executable).parent / "moviecli")
@@ -221,10 +237,17 @@ def main() -> int:
             print(f"built {built['images']} images in {time.perf_counter() - start:.0f} s")
         page = home / "bible.html"
         argv = [moviecli, "project", "bible", TITLE, "-o", str(page), "--force"]
-        shutil.rmtree(home / "cache", ignore_errors=True)
+        thumbs = home / "cache" / "thumbnails"
+        for made in thumbs.glob("*/*") if thumbs.is_dir() else ():
+            if made.suffix != ".preview":  # the thumbnails, not the previews media add made
+                made.unlink()
         cold_wall, cold_cpu = run_once(argv, env)
         warm = [run_once(argv, env) for _ in range(args.runs)]
         size = page.stat().st_size
+        bare_wall = bare_cpu = None
+        if args.without_previews:  # last: the previews are gone with the cache
+            shutil.rmtree(home / "cache", ignore_errors=True)
+            bare_wall, bare_cpu = run_once(argv, env)
         result = {
             "machine": machine(),
             "load": os.getloadavg(),
@@ -234,6 +257,8 @@ def main() -> int:
             "coldCpuMs": round(cold_cpu),
             "warmMs": round(statistics.median(w for w, _ in warm)),
             "warmCpuMs": round(statistics.median(c for _, c in warm)),
+            "noPreviewMs": None if bare_wall is None else round(bare_wall),
+            "noPreviewCpuMs": None if bare_cpu is None else round(bare_cpu),
             "sizeBytes": size,
         }
     finally:
@@ -242,6 +267,8 @@ def main() -> int:
     print(f"{'':28}{'wall':>10}{'cpu':>10}")
     print(f"{'bible, thumbnails made':28}{result['coldMs']:>8} ms{result['coldCpuMs']:>7} ms")
     print(f"{'bible, thumbnails cached':28}{result['warmMs']:>8} ms{result['warmCpuMs']:>7} ms")
+    if bare_wall is not None:
+        print(f"{'bible, no preview, no cache':28}{bare_wall:>8.0f} ms{bare_cpu:>7.0f} ms")
     print(f"file: {size / 1e6:.1f} MB for {result['images']} images (load {result['load']})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

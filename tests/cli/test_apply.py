@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -496,6 +497,22 @@ def test_dry_run_writes_nothing(
     heist_now = show(cli, "Space Heist")
     assert (heist_now["episodeCount"], heist_now["updatedAt"]) == (4, stamp)
     assert store_objects(home) == objects
+
+
+def test_16_1_apply_keeps_a_preview_of_each_image_and_a_dry_run_none(
+    cli: Any, admin: Any, people: dict[str, Any], team: Path, home: Path
+) -> None:
+    import hashlib
+
+    look = mf.jpeg(team / "refs" / "look.png", size=(1000, 500), seed=1)  # a JPEG, whatever
+    sha = hashlib.sha256(look.read_bytes()).hexdigest()
+    preview = home / "cache" / "thumbnails" / sha[:2] / f"{sha}.preview"
+    path = write(team, SPACE_HEIST)
+    applied(cli, path, "--dry-run")
+    assert not (home / "cache").exists()
+    applied(cli, path)
+    assert preview.is_file() and stat.S_IMODE(preview.stat().st_mode) == 0o600
+    assert [p.name for p in preview.parent.parent.rglob("*.preview")] == [preview.name]
 
 
 # --- exact lists, what is kept ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests import media_factory as mf
 from tests.biblehelp import HOSTILE, Page, build, decode, set_story
 from tests.projecthelp import new_project
 
@@ -307,7 +308,8 @@ def test_thumbnails_are_cached_and_pruned(
     assert bible(cli, "Space Heist", "-o", str(out)).exit_code == 0
     cache = home / "cache" / "thumbnails"
     cached = sorted(p for p in cache.rglob("*") if p.is_file())
-    assert len(cached) == 10  # eleven images, the group shot twice
+    assert len([p for p in cached if p.suffix == ".24000"]) == 10  # the group shot twice
+    assert len([p for p in cached if p.suffix == ".preview"]) == 8  # made at media add
     assert {stat.S_IMODE(p.stat().st_mode) for p in cached} == {0o600}
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     first = out.read_bytes()
@@ -319,7 +321,83 @@ def test_thumbnails_are_cached_and_pruned(
     media_id = result.json()["items"][0]["id"]
     assert cli("media", "delete", media_id, "--yes").exit_code == 0
     assert bible(cli, "Space Heist", "-o", str(out), "--force").exit_code == 0
-    assert len([p for p in cache.rglob("*") if p.is_file()]) == 9
+    assert len([p for p in cache.rglob("*") if p.is_file()]) == 17
+
+
+def _previews(home: Path) -> dict[str, Path]:
+    """The previews in the cache, by the sha256 of their original."""
+    cache = home / "cache" / "thumbnails"
+    return {p.name.split(".")[0]: p for p in cache.rglob("*.preview")}
+
+
+def test_16_1_a_2000_image_bible_uses_the_previews_made_at_add(
+    cli: Any, heist: dict, home: Path, tmp_path: Path
+) -> None:
+    previews = _previews(home)
+    # media add made one of each image over 320 px (the three 32 px ones need none).
+    assert len(previews) == 8
+    for path in previews.values():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert max(decode_bytes(path.read_bytes()).size) == 320
+    # The originals that have a preview are damaged since: the bible never opens them.
+    for sha in previews:
+        (home / "media" / "objects" / sha[:2] / sha).write_bytes(b"damaged since")
+    out = tmp_path / "b.html"
+    result = bible(cli, "Space Heist", "-o", str(out))
+    assert (result.exit_code, result.stderr) == (0, "")
+    page = Page(out.read_text(encoding="utf-8"))
+    assert len(page.find("img")) == 11 and not page.find("div", **{"class": "missing"})
+    assert {decode(e.attrs["src"]).size for e in page.images_in("#mood-board")} == {(320, 213)}
+
+
+def test_16_1_a_damaged_preview_falls_back_to_the_original(
+    cli: Any, heist: dict, home: Path, tmp_path: Path
+) -> None:
+    previews = _previews(home)
+    assert len(previews) == 8
+    for path in previews.values():
+        path.write_bytes(b"RIFF garbage")
+    out = tmp_path / "b.html"
+    result = bible(cli, "Space Heist", "-o", str(out))
+    assert (result.exit_code, result.stderr) == (0, "")
+    page = Page(out.read_text(encoding="utf-8"))
+    assert len(page.find("img")) == 11
+    assert {decode(e.attrs["src"]).size for e in page.images_in("#mood-board")} == {(320, 213)}
+    assert _previews(home) == {}  # dropped, not read again
+
+
+def test_16_1_prune_drops_the_preview_of_a_deleted_original(
+    cli: Any, heist: dict, home: Path, tmp_path: Path
+) -> None:
+    result = cli("media", "list", "Space Heist", "--type", "style_reference", "--json")
+    victim = result.json()["items"][0]
+    assert victim["sha256"] in _previews(home)
+    assert cli("media", "delete", victim["id"], "--yes").exit_code == 0
+    assert bible(cli, "Space Heist", "-o", str(tmp_path / "b.html")).exit_code == 0
+    assert victim["sha256"] not in _previews(home)
+    assert len(_previews(home)) == 7
+
+
+def test_16_1_media_version_keeps_a_preview_too(
+    cli: Any, heist: dict, home: Path, tmp_path: Path
+) -> None:
+    result = cli("media", "list", "Space Heist", "--type", "concept_art", "--json")
+    old = result.json()["items"][0]
+    assert old["sha256"] not in _previews(home)  # 32 px: none needed
+    bigger = mf.jpeg(tmp_path / "old-v2.jpg", size=(1000, 400), seed=3)
+    result = cli("media", "version", old["id"], str(bigger), "--no-embed", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert max(decode_bytes(_previews(home)[result.json()["sha256"]].read_bytes()).size) == 320
+
+
+def decode_bytes(data: bytes) -> Any:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
 
 
 def _without_date(html: bytes) -> bytes:

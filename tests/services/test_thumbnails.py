@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from moviecli.services import thumbnails
+from moviecli.services import probe, thumbnails
 from moviecli.services.bible import _duration, check_output, write_file
-from moviecli.services.thumbnails import STEPS, Step, ThumbnailCache, Unreadable, make, step_for
+from moviecli.services.thumbnails import (
+    STEPS,
+    Step,
+    ThumbnailCache,
+    Unreadable,
+    from_preview,
+    make,
+    step_for,
+)
 from tests import media_factory as mf
 
 
@@ -150,6 +158,186 @@ def test_unwritable_cache_is_no_error(tmp_path: Path) -> None:
     cache = ThumbnailCache(blocker / "thumbnails")
     made = thumbnails.thumbnails([("a" * 64, mf.png(tmp_path / "a.png"))], STEPS[0], cache)
     assert not isinstance(made["a" * 64], str)
+
+
+# --- issue 16 item 1: previews made at add, fewer encodes -----------------------------------
+
+
+def _photo(path: Path, size: tuple[int, int], seed: int = 0) -> Path:
+    """Photo-like detail (its thumbnails weigh what a real photo's do)."""
+    fractal = Image.effect_mandelbrot(size, (-2.1 + seed * 0.07, -1.2, 0.9, 1.2), 80)
+    noise = Image.effect_noise((size[0] // 6, size[1] // 6), 70 + seed).resize(size)
+    Image.merge("RGB", (fractal, noise, Image.blend(fractal, noise, 0.5))).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "fmt"),
+    [
+        ("RGB", (1200, 800), "PNG"),
+        ("RGBA", (400, 800), "PNG"),
+        ("P", (640, 480), "GIF"),
+        ("CMYK", (800, 800), "JPEG"),
+        ("I;16", (640, 320), "PNG"),
+        ("1", (640, 640), "PNG"),
+    ],
+)
+def test_16_1_a_thumbnail_from_the_preview_is_the_one_from_the_original(
+    tmp_path: Path, mode: str, size: tuple[int, int], fmt: str
+) -> None:
+    source = tmp_path / f"img.{fmt.lower()}"
+    Image.new(mode, size).save(source, fmt)
+    found = probe.probe(source)
+    assert found.preview is not None and "preview" not in found.technical_data
+    preview = _open(found.preview)
+    assert preview.format == "WEBP" and max(preview.size) == thumbnails.PREVIEW_SIDE
+    for step in (STEPS[0], STEPS[3], STEPS[-1]):
+        made, derived = make(source, step), from_preview(found.preview, step)
+        assert derived is not None and len(derived.data) <= step.cap
+        assert (derived.width, derived.height, derived.mime) == (
+            made.width,
+            made.height,
+            made.mime,
+        )
+        assert _open(derived.data).mode == _open(made.data).mode
+
+
+def test_16_1_the_preview_is_upright_and_small_images_need_none(tmp_path: Path) -> None:
+    source = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: shown 90° clockwise
+    Image.new("RGB", (800, 400), (200, 10, 10)).save(source, "JPEG", exif=exif)
+    found = probe.probe(source)
+    assert found.preview is not None and _open(found.preview).size == (160, 320)
+    derived = from_preview(found.preview, STEPS[0])
+    assert derived is not None and (derived.width, derived.height) == (160, 320)
+    # 320 px or less: the original is as cheap to decode as a preview would be.
+    assert probe.probe(mf.png(tmp_path / "small.png", size=(320, 200))).preview is None
+    assert probe.probe(mf.wav(tmp_path / "a.wav")).preview is None
+
+
+def test_16_1_keep_preview_writes_it_owner_only_and_drops_it(tmp_path: Path) -> None:
+    cache = ThumbnailCache(tmp_path / "cache" / "thumbnails")
+    found = probe.probe(mf.jpeg(tmp_path / "a.jpg", size=(900, 600)))
+    preview = found.preview
+    thumbnails.keep_preview(found, "a" * 64, cache)
+    path = cache.preview_path("a" * 64)
+    assert path.read_bytes() == preview and found.preview is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.root.stat().st_mode) == 0o700
+    thumbnails.keep_preview(found, "b" * 64, cache)  # nothing left to keep: nothing written
+    assert not cache.preview_path("b" * 64).exists()
+    # A cache that cannot be written is no error.
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    found = probe.probe(mf.jpeg(tmp_path / "b.jpg", size=(900, 600)))
+    thumbnails.keep_preview(found, "c" * 64, ThumbnailCache(blocker / "thumbnails"))
+
+
+def test_16_1_a_2000_image_bible_uses_the_previews_made_at_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ThumbnailCache(tmp_path / "thumbnails")
+    count = thumbnails.PARALLEL_FROM + 2  # in worker processes: they see the previews too
+    originals = []
+    for i in range(count):
+        source = _photo(tmp_path / f"{i}.png", (480, 270), seed=i)
+        sha = f"{i:064x}"
+        thumbnails.keep_preview(probe.probe(source), sha, cache)
+        source.write_bytes(b"damaged since: only its preview can make the thumbnail")
+        originals.append((sha, source))
+    made = thumbnails.thumbnails(originals, step_for(2_000), cache)
+    assert all(not isinstance(t, str) for t in made.values()), made
+    for thumb in made.values():
+        assert not isinstance(thumb, str)
+        assert len(thumb.data) <= step_for(2_000).cap
+        assert max(thumb.width, thumb.height) <= step_for(2_000).side
+    # In this process too (fewer than PARALLEL_FROM), the original never opened.
+    monkeypatch.setattr(thumbnails, "make", _never)
+    again = thumbnails.thumbnails(originals[:2], STEPS[0], cache)
+    assert all(not isinstance(t, str) for t in again.values()), again
+
+
+def _never(source: Path, step: Step) -> thumbnails.Thumb:
+    raise AssertionError(f"the original {source} was decoded")
+
+
+def test_16_1_a_damaged_preview_falls_back_to_the_original(tmp_path: Path) -> None:
+    cache = ThumbnailCache(tmp_path / "thumbnails")
+    source = _photo(tmp_path / "a.png", (640, 480))
+    shas = ["a" * 64, "b" * 64, "c" * 64]
+    for sha, garbage in zip(shas, (b"garbage", b"", b"RIFF\x00\x00WEBPVP8 "), strict=True):
+        cache.put_preview(sha, garbage)
+    made = thumbnails.thumbnails([(sha, source) for sha in shas], STEPS[0], cache)
+    expected = make(source, STEPS[0])
+    for sha in shas:
+        assert made[sha] == expected  # made from the original
+        assert not cache.preview_path(sha).exists()  # and the damaged preview dropped
+    # An image larger than a preview is none of ours either: the original is used.
+    cache.put_preview("d" * 64, Image_bytes((1000, 500)))
+    made = thumbnails.thumbnails([("d" * 64, source)], STEPS[0], cache)
+    assert made["d" * 64] == expected
+
+
+def Image_bytes(size: tuple[int, int]) -> bytes:  # noqa: N802
+    out = io.BytesIO()
+    Image.new("RGB", size).save(out, "WEBP")
+    return out.getvalue()
+
+
+def test_16_1_an_original_gone_from_the_store_is_missing_whatever_its_preview(
+    tmp_path: Path,
+) -> None:
+    cache = ThumbnailCache(tmp_path / "thumbnails")
+    source = mf.jpeg(tmp_path / "a.jpg", size=(900, 600))
+    thumbnails.keep_preview(probe.probe(source), "a" * 64, cache)
+    source.unlink()
+    made = thumbnails.thumbnails([("a" * 64, source)], STEPS[0], cache)
+    assert made["a" * 64] == "the stored file is missing from the media store"
+
+
+def test_16_1_prune_drops_the_previews_too(tmp_path: Path) -> None:
+    cache = ThumbnailCache(tmp_path / "thumbnails")
+    cache.put_preview("a" * 64, b"a")
+    cache.put_preview("b" * 64, b"b")
+    assert cache.prune(lambda sha: sha == "a" * 64) == 1
+    assert cache.preview_path("a" * 64).exists() and not cache.preview_path("b" * 64).exists()
+
+
+def test_16_1_the_best_rung_that_fits_whatever_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search starts where the previous thumbnail fitted: the result is the one a
+    search from the top gives, under the cap, and alike images take two encodes."""
+    sources = [_photo(tmp_path / f"{i}.png", (768, 432), seed=i) for i in range(2)]
+    sources.append(tmp_path / "noise.png")
+    Image.effect_noise((512, 512), 120).convert("RGB").save(sources[-1])
+    sources.append(mf.png(tmp_path / "flat.png", size=(800, 600)))
+    step = step_for(2_000)
+    monkeypatch.setattr(thumbnails, "_fitted", {})
+    from_the_top = []
+    for source in sources:
+        thumbnails._fitted.clear()
+        from_the_top.append(make(source, step))
+    rungs = len(thumbnails.QUALITIES) * 4
+    for start in range(rungs):
+        for source, best in zip(sources, from_the_top, strict=True):
+            thumbnails._fitted[step.cap] = start
+            thumb = make(source, step)
+            assert thumb == best, (source.name, start)
+            assert len(thumb.data) <= step.cap
+    encodes: list[int] = []
+    real_save = Image.Image.save
+
+    def counted(self: Image.Image, fp: object, fmt: str | None = None, **kw: object) -> None:
+        encodes.append(1)
+        real_save(self, fp, fmt, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "save", counted)
+    make(sources[0], step)
+    encodes.clear()
+    make(sources[1], step)
+    assert len(encodes) <= 2
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from moviecli.errors import Conflict, NotFound, UsageError
 from moviecli.models import Media, MediaPublic, Project, StyleReference, User, new_id, utcnow
-from moviecli.services import access, embeddings, probe, provenance
+from moviecli.services import access, embeddings, probe, provenance, thumbnails
 from moviecli.services import projects as project_service
 from moviecli.services.media import (
     MEDIA_TABLE,
@@ -244,6 +244,7 @@ def _stage(
             except OSError as exc:
                 slot.reason = f"cannot read it: {exc.strerror or exc}"
             else:
+                thumbnails.keep_preview(found, staged_file.sha256)
                 cand = adding.candidates[index] = _Candidate(path, staged_file, found)
                 staged.append(index)
                 if read_generation and found.family == "image":
@@ -466,6 +467,7 @@ def add_version(
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     staged = store.stage(path)
+    thumbnails.keep_preview(found, staged.sha256)
     try:
         if staged.sha256 == old.sha256:
             raise Conflict(

@@ -1,9 +1,11 @@
 """What a file really is, from its content: family, MIME type and technical data.
 
 ``filetype`` sniffs the type from the first bytes (never the name); Pillow reads images
-(size, and a full decode that catches truncated files); ``pymediainfo`` reads audio and
-video (duration, resolution, fps, sample rate, and MediaInfo's own truncation check).
-No header parsing by hand. Each library is imported only when a file needs it.
+(size, and a full decode that catches truncated files; the decoded pixels also give the
+*preview* the series bible makes its thumbnails from, services/thumbnails.py);
+``pymediainfo`` reads audio and video (duration, resolution, fps, sample rate, and
+MediaInfo's own truncation check). No header parsing by hand. Each library is imported
+only when a file needs it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class Probe:
     family: str  # image | video | audio
     mime_type: str
     technical_data: dict[str, Any] = field(default_factory=dict)
+    # An image's preview (services/thumbnails.py), made while its pixels were loaded
+    # here; kept in the thumbnail cache once the store names the file, never recorded.
+    preview: bytes | None = field(default=None, repr=False)
 
 
 def types_of(family: str) -> list[str]:
@@ -75,7 +80,7 @@ def probe(path: Path, media_type: str | None = None) -> Probe:
     if family == "image":
         if media_type is not None:
             check_family(family, media_type)
-        return Probe(family, mime, _image(path, mime))
+        return Probe(family, mime, *_image(path, mime))
     info = _mediainfo(path)
     # An MP4 or WebM holding only sound is audio (filetype only sees the container).
     if family == "video" and info["video"] is None and info["audio"] is not None:
@@ -114,7 +119,9 @@ def open_image(path: Path) -> Iterator[tuple[Any, bool]]:
         yield img, skipped
 
 
-def _image(path: Path, mime: str) -> dict[str, Any]:
+def _image(path: Path, mime: str) -> tuple[dict[str, Any], bytes | None]:
+    """The technical data of an image, and its preview (the bible's thumbnails are made
+    from it: the pixels are decoded here anyway, decoding them again would cost more)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -123,6 +130,7 @@ def _image(path: Path, mime: str) -> dict[str, Any]:
             with open_image(path) as (img, _):
                 width, height = img.size
                 img.load()  # decodes the pixels: a truncated file fails here
+                preview = _preview(img)
     except UnidentifiedImageError:
         Image.init()
         if mime in Image.MIME.values():
@@ -132,7 +140,20 @@ def _image(path: Path, mime: str) -> dict[str, Any]:
         raise Rejected("the image is too large to read safely") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise Rejected(f"the image is damaged or truncated ({exc})") from None
-    return {"resolution": f"{width}x{height}"}
+    return {"resolution": f"{width}x{height}"}, preview
+
+
+def _preview(img: Any) -> bytes | None:
+    """A preview is a saving, never a reason to refuse a file."""
+    from moviecli.services.thumbnails import preview_of
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            preview: bytes | None = preview_of(img)
+    except Exception:
+        return None
+    return preview
 
 
 def _mediainfo(path: Path) -> dict[str, Any]:

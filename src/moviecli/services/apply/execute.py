@@ -98,7 +98,7 @@ def _new_row(
 ) -> dict[str, Any]:
     """The row of a new record: its file staged in the store (a file entry) or the
     stored content's facts (a sha256 entry); its vector when the plan's text still fits."""
-    from moviecli.services import probe
+    from moviecli.services import probe, thumbnails
     from moviecli.services.media_add import new_row
     from moviecli.services.media_fields import filename_of, text_of
 
@@ -108,6 +108,7 @@ def _new_row(
         staged[staged_file.sha256] = staged_file
         if staged_file.sha256 != entry.sha256:
             raise Conflict(f"{entry.path} changed while apply was running", hint="run apply again")
+        thumbnails.keep_preview(entry.found, staged_file.sha256)
         found, size = entry.found, staged_file.size
         filename = entry.filename or filename_of(entry.path)
     else:
