@@ -274,12 +274,12 @@ def test_16_1_a_damaged_preview_falls_back_to_the_original(tmp_path: Path) -> No
         assert made[sha] == expected  # made from the original
         assert not cache.preview_path(sha).exists()  # and the damaged preview dropped
     # An image larger than a preview is none of ours either: the original is used.
-    cache.put_preview("d" * 64, Image_bytes((1000, 500)))
+    cache.put_preview("d" * 64, _webp_of_size((1000, 500)))
     made = thumbnails.thumbnails([("d" * 64, source)], STEPS[0], cache)
     assert made["d" * 64] == expected
 
 
-def Image_bytes(size: tuple[int, int]) -> bytes:  # noqa: N802
+def _webp_of_size(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size).save(out, "WEBP")
     return out.getvalue()
