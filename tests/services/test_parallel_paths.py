@@ -14,7 +14,9 @@ the same data as that path, and the two must agree.
 - ``session search``'s total from the FTS5 index alone (who reads everything, on SQLite)
   against the total counted through the sessions join;
 - media inserted with Core (``media add``'s executemany, ``media version``'s single insert)
-  and returned without reading them back (``public_of_row``) against the records stored.
+  and returned without reading them back (``public_of_row``) against the records stored;
+- the final-cut count of ``project list`` (SQL, ``projects.final_cut_counts``) against the
+  one of ``project episodes`` (worked out in Python, ``projects.episode_board``).
 
 The data: version chains in several projects, with versions deleted from the middle, the
 end and the start of a chain (``media delete`` relinks the chain around them), public and
@@ -466,3 +468,62 @@ def test_15_3_media_added_with_core_reads_back_as_returned(
         stored = [media.public(session.get(Media, r.id)) for r in returned]
     assert [render.jsonable(r) for r in returned] == [render.jsonable(s) for s in stored]
     assert newer.previous_version == added[0].id and newer.version == 2
+
+
+# --- final cut: project list's count against the episode board's --------------------------
+
+
+def _final_videos(database: Any, world: Versions) -> str:
+    """Lighthouse (2 episodes): episode 1 cut twice (both active), episode 2's cut
+    superseded by an archived version, a draft cut and one without an episode."""
+    project, owner = world.projects["Lighthouse"], world.users["cleo"].id
+
+    def cut(episode: int | None, status: str = "active", **fields: Any) -> str:
+        return add_media(database, project, owner, "final_video", episode=episode,
+                         status=status, **fields)  # fmt: skip
+
+    cut(1)
+    cut(1, name="ep1-alt.mp4")
+    first = cut(2)
+    cut(2, "archived", previous_version=first, version=2)
+    cut(2, "draft")
+    cut(None)
+    return project
+
+
+def test_15_3_project_list_and_episode_board_count_the_same_final_cuts(
+    database: Any, versions: Versions
+) -> None:
+    from moviecli.services import projects
+
+    project_id = _final_videos(database, versions)
+    with database.session() as session:
+        project = session.get(Project, project_id)
+        board = projects.episode_board(session, project)
+        listed = projects.final_cut_counts(session, [project_id])
+    assert [e.status for e in board.episodes] == ["final-cut", "in-production"]
+    assert listed[project_id] == board.final_cut == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="projects.final_cut_counts counts final cuts of episodes past episode_count "
+    "(left after project update lowers it); episode_board does not: a copied rule in "
+    "services/projects.py, left to its owner",
+)
+def test_15_3_final_cuts_past_the_episode_count_are_counted_alike(
+    database: Any, versions: Versions
+) -> None:
+    from moviecli.services import projects
+
+    project_id = _final_videos(database, versions)
+    add_media(database, project_id, versions.users["cleo"].id, "final_video", episode=2)
+    with database.write() as session:  # project update --episodes 1
+        projects.update(
+            session, versions.users["cleo"], project_id, projects.Fields(episode_count=1)
+        )
+    with database.session() as session:
+        project = session.get(Project, project_id)
+        board = projects.episode_board(session, project)
+        listed = projects.final_cut_counts(session, [project_id])
+    assert listed[project_id] == board.final_cut
