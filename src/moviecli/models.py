@@ -135,13 +135,19 @@ class LoginFailure(TableModel, table=True):
     updated_at: datetime = _created()
 
 
-def _fold_keys(_mapper: Any, _connection: Any, target: Any) -> None:
+def fold_keys(target: Any) -> None:
+    """Set a user's email key or a project's title key from the text it folds (the ORM
+    does it before every insert and update; a plain INSERT calls it itself)."""
     from moviecli.text import fold
 
     if isinstance(target, User):
         target.email_key = fold(target.email)
     elif isinstance(target, Project):
         target.title_key = fold(target.title)
+
+
+def _fold_keys(_mapper: Any, _connection: Any, target: Any) -> None:
+    fold_keys(target)
 
 
 class LoginToken(TableModel, table=True):

@@ -803,3 +803,41 @@ def test_export_format_json_and_errors(
 def test_apply_needs_a_login(cli: Any, db_url: str, team: Path) -> None:
     result = apply(cli, write(team, SPACE_HEIST))
     assert result.exit_code == 4
+
+
+def test_15_5_a_file_of_many_projects_is_applied_in_runs(
+    cli: Any, admin: Any, people: dict[str, Any], team: Path
+) -> None:
+    """More projects than one run (apply.execute.RUN) without media, among them one
+    with media: every project is made whole, in file order, and the ids apply prints
+    are those of the projects made."""
+    from moviecli.services.apply.execute import RUN
+
+    assert cli("user", "update", "--max-projects", "500").exit_code == 0
+    blocks = [
+        f"[[project]]\ntitle = 'Many {k:03d}'\ngenre = 'drama'\nepisodeCount = 2\n"
+        + ("collaborators = ['carol@example.com']\n" if k % 2 else "")
+        + (
+            "[[project.media]]\nfile = 'refs/look.png'\nmediaType = 'concept_art'\n"
+            if k == RUN // 2
+            else ""
+        )
+        for k in range(RUN + 30)
+    ]
+    path = write(team, "\n".join(blocks))
+    plan = applied(cli, path, "--json").json()
+    assert [p["action"] for p in plan["projects"]] == ["create"] * (RUN + 30)
+    listed = cli("project", "list", "--json", "--limit", "200")
+    assert listed.exit_code == 0, listed.stderr
+    made = {p["title"]: p for p in listed.json()["items"]}
+    assert len(made) == RUN + 30
+    assert {p["title"]: p["projectId"] for p in plan["projects"]} == {
+        title: p["id"] for title, p in made.items()
+    }
+    assert collaborator_emails(cli, "Many 001") == ["carol@example.com"]
+    assert collaborator_emails(cli, "Many 002") == []
+    assert list(media_of(cli, f"Many {RUN // 2:03d}")) == ["look.png"]
+    ordered = sorted(made.values(), key=lambda p: p["createdAt"])
+    assert [p["title"] for p in ordered] == sorted(made)
+    again = applied(cli, path)
+    assert "Nothing to change: the database already matches the file." in again.stdout

@@ -7,7 +7,8 @@ The kill lands at a chosen point: the runner below wraps one function of the sto
 apply so that its n-th call says where it is (a marker file) and sleeps, and the test
 kills it there. The points are the dangerous ones: while files are staged in tmp/ (no
 record yet), just after a batch of records is committed (no file moved yet), and half-way
-through moving them into place. One more kill lands wherever the process happens to be.
+through moving them into place; for apply, also inside a transaction that writes a run of
+projects without media. One more kill lands wherever the process happens to be.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ if where == "stage":
 elif where == "commit":
     pause_at(store.MediaStore, "commit")
 elif where == "apply_project":
-    pause_at(apply, "apply_project")
+    pause_at(apply.execute, "apply_project")
+elif where == "write_in":  # a project written inside its run's transaction
+    pause_at(apply.execute, "_write_in")
 sys.argv = ["moviecli", *sys.argv[4:]]
 from moviecli.cli import main
 
@@ -281,3 +284,42 @@ def test_apply_killed(
     assert third.exit_code == 0, third.stderr
     assert "Nothing to change" in third.stdout
     assert leftovers(store_root()) == []
+
+
+RUN_FILE_PROJECTS = 250  # two whole runs of apply.execute.RUN (100) and a half
+
+
+def test_15_5_apply_killed_inside_a_run_of_projects_leaves_whole_runs(
+    cli_process: Any, admin: Any, database: Any, tmp_path: Path, make_user: Any
+) -> None:
+    """Projects without media are committed a run at a time: killed while the second run
+    is being written, the database holds the first run alone, each project whole, and
+    running the file again makes the rest."""
+    from moviecli.services.apply.execute import RUN
+
+    make_user("carol@example.com")
+    path = tmp_path / "many.toml"
+    path.write_text(
+        "".join(
+            f'[[project]]\ntitle = "Run {k}"\ngenre = "drama"\nepisodeCount = 3\n'
+            'collaborators = ["carol@example.com"]\n'
+            '[project.projectSettings]\naspectRatio = "21:9"\n\n'
+            for k in range(RUN_FILE_PROJECTS)
+        )
+    )
+    cli_process("user", "update", "--max-projects", "1000")
+    proc, marker = start(tmp_path, "write_in", RUN + RUN // 2, "apply", str(path))
+    kill_when(proc, marker.exists)
+
+    integrity_ok(database)
+    state = projects_state(database)
+    assert len(state) == RUN
+    assert set(state.values()) == {(0, 1, "21:9")}
+    assert sorted(state) == sorted(f"Run {k}" for k in range(RUN))
+
+    again = cli_process("apply", str(path), timeout=300)
+    assert again.exit_code == 0, again.stderr
+    assert f"Applied {RUN_FILE_PROJECTS - RUN} project(s)." in again.stderr
+    state = projects_state(database)
+    assert len(state) == RUN_FILE_PROJECTS
+    assert set(state.values()) == {(0, 1, "21:9")}

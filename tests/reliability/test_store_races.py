@@ -35,9 +35,9 @@ import sys, time
 from pathlib import Path
 
 go, marker = Path(sys.argv[1]), Path(sys.argv[2])
-from moviecli.services import apply
+from moviecli.services.apply import execute
 
-original = apply.apply_project
+original = execute.apply_project
 
 
 def paused(*args, **kwargs):
@@ -48,7 +48,7 @@ def paused(*args, **kwargs):
     return original(*args, **kwargs)
 
 
-apply.apply_project = paused
+execute.apply_project = paused
 sys.argv = ["moviecli", *sys.argv[3:]]
 from moviecli.cli import main
 

@@ -1,5 +1,5 @@
-"""The apply service without the CLI: checking, planning, one transaction per project,
-and export (SPEC section 6)."""
+"""The apply service without the CLI: checking, planning, whole projects per transaction
+(one with media, a run of up to RUN without), and export (SPEC section 6)."""
 
 from __future__ import annotations
 
@@ -47,9 +47,7 @@ def load(database: Any, account: Any, path: Path) -> tuple[apply.Plan, User]:
 def apply_all(database: Any, account: Any, path: Path) -> apply.Plan:
     plan, actor = load(database, account, path)
     apply.embed_plan(plan)
-    for project_plan in plan.projects:
-        if project_plan.changed:
-            project_plan.project_id = apply.apply_project(database, actor, project_plan)
+    apply.apply_plans(database, actor, plan.projects)
     return plan
 
 
@@ -535,3 +533,127 @@ def test_a_style_reference_linked_meanwhile_is_a_conflict(
     with pytest.raises(Conflict, match="changed while apply was running"):
         apply.apply_project(database, actor, plan.projects[0])
     assert not load(database, ada, path)[0].changed
+
+
+# --- runs of projects without media (issue 15 item 5) ----------------------------------------
+
+
+def many(files: Path, titles: list[str], *, media_at: int | None = None) -> Path:
+    blocks = []
+    for k, title in enumerate(titles):
+        block = f"[[project]]\ntitle = {title!r}\ngenre = 'drama'\nepisodeCount = 2\n"
+        block += "collaborators = ['carol@example.com']\n"
+        if k == media_at:
+            block += "[[project.media]]\nfile = 'look.png'\nmediaType = 'concept_art'\n"
+        blocks.append(block)
+    return write(files, "\n".join(blocks))
+
+
+def writes(database: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for each write transaction ``database`` opens."""
+    opened: list[int] = []
+    original = database.write
+
+    def counted() -> Any:
+        opened.append(1)
+        return original()
+
+    monkeypatch.setattr(database, "write", counted)
+    return opened
+
+
+def titles_in_db(database: Any) -> list[str]:
+    with database.session() as session:
+        rows = session.exec(select(Project).order_by(col(Project.created_at))).all()
+        return [p.title for p in rows]
+
+
+def test_15_5_projects_without_media_are_written_a_run_per_transaction(
+    database: Any, ada: Any, make_user: Any, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user("carol@example.com")
+    titles = [f"P{k:03d}" for k in range(2 * apply.execute.RUN + 5)]
+    path = many(files, titles)
+    with database.write() as session:  # room for them all
+        me = session.get(User, ada.id)
+        assert me is not None
+        me.max_projects = len(titles)
+        session.add(me)
+    plan, actor = load(database, ada, path)
+    opened = writes(database, monkeypatch)
+    done: list[int] = []
+    apply.apply_plans(database, actor, plan.projects, applied=done.append)
+    assert len(opened) == 3  # 100 + 100 + 5
+    assert done == [apply.execute.RUN, apply.execute.RUN, 5]
+    assert titles_in_db(database) == titles  # in file order
+    assert all(p.project_id for p in plan.projects)
+    assert count(database, ProjectCollaborator) == len(titles)
+    with database.session() as session:  # each one active for its creator
+        from moviecli.models import ActiveProject
+
+        assert len(session.exec(select(ActiveProject)).all()) == len(titles)
+    assert not load(database, ada, path)[0].changed
+
+
+def test_15_5_a_project_with_media_ends_the_run_before_it(
+    database: Any, ada: Any, make_user: Any, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user("carol@example.com")
+    path = many(files, ["A", "B", "C", "D"], media_at=2)
+    plan, actor = load(database, ada, path)
+    apply.embed_plan(plan)
+    opened = writes(database, monkeypatch)
+    apply.apply_plans(database, actor, plan.projects)
+    assert len(opened) == 3  # A and B; C with its file; D
+    assert titles_in_db(database) == ["A", "B", "C", "D"]
+    assert count(database, Media) == 1
+
+
+def test_15_5_a_run_that_fails_keeps_the_projects_before_the_failing_one(
+    database: Any, ada: Any, make_user: Any, files: Path
+) -> None:
+    from moviecli.services import projects
+
+    make_user("carol@example.com")
+    path = many(files, ["A", "B", "C", "D", "E"])
+    plan, actor = load(database, ada, path)
+    with database.write() as session:  # made meanwhile, after the plan
+        me = session.get(User, ada.id)
+        assert me is not None
+        projects.create_project(
+            session, me, projects.Fields(title="c", genre="comedy", episode_count=1)
+        )
+    done: list[int] = []
+    with pytest.raises(Conflict, match="'C'"):
+        apply.apply_plans(database, actor, plan.projects, applied=done.append)
+    assert titles_in_db(database) == ["c", "A", "B"]
+    assert done == [1, 1]
+    assert count(database, ProjectCollaborator) == 2
+
+
+def test_15_5_the_project_limit_counts_the_projects_of_the_run(
+    database: Any, make_user: Any, files: Path
+) -> None:
+    """Inside a run the actor's projects are counted once: each create adds to the count,
+    so a project made meanwhile still stops the run at the limit."""
+    from moviecli.services import projects
+
+    make_user("carol@example.com")
+    free = make_user("free@example.com")
+    with database.write() as session:
+        me = session.get(User, free.id)
+        assert me is not None
+        me.max_projects = 3
+        session.add(me)
+    titles = ["T0", "T1", "T2"]
+    path = many(files, titles)
+    plan, actor = load(database, free, path)
+    with database.write() as session:
+        me = session.get(User, free.id)
+        assert me is not None
+        projects.create_project(
+            session, me, projects.Fields(title="meanwhile", genre="drama", episode_count=1)
+        )
+    with pytest.raises(LimitReached):
+        apply.apply_plans(database, actor, plan.projects)
+    assert titles_in_db(database) == ["meanwhile", *titles[:-1]]

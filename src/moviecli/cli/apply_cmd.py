@@ -31,8 +31,9 @@ def apply(
     Idempotent: re-running an unchanged file changes nothing and says so. The whole
     file is checked first: any problem applies nothing, and every problem is listed
     with its place (exit 2; exit 5 when the only problems are subscription limits).
-    Each project is then committed on its own, so an interrupted apply leaves whole
-    projects and running it again finishes the job. The format:
+    Each project is then committed whole (a project with media files in a
+    transaction of its own, others in runs of up to 100), so an interrupted apply
+    leaves whole projects and running it again finishes the job. The format:
     examples/space-heist/moviecli.toml, or what project export writes.
     """
     from moviecli.services.tomlfile import read_toml
@@ -94,13 +95,14 @@ def _apply(plan: Any, actor: Any, progress: render.ProgressFn | None) -> None:
         return (lambda n: progress(phase, n, total)) if progress else None
 
     service.embed_plan(plan, progress=tick("embedding", texts) if texts else None)
-    for project_plan in plan.projects:
-        if project_plan.changed:
-            project_plan.project_id = service.apply_project(
-                db, actor, project_plan, store, progress=tick("media", records)
-            )
-            if progress:
-                progress("projects", 1, projects)
+    service.apply_plans(
+        db,
+        actor,
+        plan.projects,
+        store,
+        progress=tick("media", records),
+        applied=tick("projects", projects),
+    )
 
 
 def _change_line(indent: str, change: Any, action: str) -> str:

@@ -19,6 +19,7 @@ sessions.
 
 from moviecli.services.apply.execute import (
     apply_fields,
+    apply_plans,
     apply_project,
     embed_count,
     embed_plan,
@@ -42,6 +43,7 @@ __all__ = [
     "ProjectEntry",
     "ProjectPlan",
     "apply_fields",
+    "apply_plans",
     "apply_project",
     "embed_count",
     "embed_plan",

@@ -1,19 +1,21 @@
-"""Applying a plan: one project at a time, its files staged and embedded first, then one
-write transaction for the project, its collaborators, media and style references, then
-the files moved into place (a killed apply leaves whole projects)."""
+"""Applying a plan, in file order. A project with media files: its files staged and
+embedded first, then one write transaction for the project, its collaborators, media and
+style references, then the files moved into place. Projects without new or changed media
+(the bulk of a file that sets up many projects): runs of up to ``RUN`` in one transaction.
+Either way a killed apply leaves whole projects, and running it again finishes the job."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from moviecli.enums import MEDIA_FAMILIES
-from moviecli.errors import Conflict
+from moviecli.errors import Conflict, MovieCliError
 from moviecli.models import Media, Project, ProjectCollaborator, StyleReference, User, utcnow
 from moviecli.services import projects
 from moviecli.services.apply.model import MediaPlan, Plan, ProjectPlan
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from moviecli.services.store import MediaStore, Staged
+
+_COLLABORATORS = cast(sa.Table, ProjectCollaborator.__table__)  # type: ignore[attr-defined]
 
 
 def recover(db: Database, store: MediaStore | None = None) -> None:
@@ -74,10 +78,7 @@ def apply_project(
         try:
             project_id = _write_project(db, actor, project_plan, rows, updates, (store, borrowed))
         except IntegrityError as exc:  # a link or record made by someone else meanwhile
-            raise Conflict(
-                f"project {project_plan.title!r} changed while apply was running",
-                hint="run apply again",
-            ) from exc
+            raise _changed(project_plan) from exc
         for staged_file in staged.values():
             store.owe(staged_file)
         for staged_file in staged.values():
@@ -87,6 +88,87 @@ def apply_project(
     finally:
         for staged_file in staged.values():
             store.discard(staged_file)
+
+
+RUN = 100  # projects without media work committed together, in one transaction
+
+
+def apply_plans(
+    db: Database,
+    actor: User,
+    plans: list[ProjectPlan],
+    store: MediaStore | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+    applied: Callable[[int], None] | None = None,
+) -> None:
+    """Apply every changed project of ``plans`` in file order, setting each plan's
+    project_id: a project with media work through :func:`apply_project`, the others in
+    runs of up to ``RUN`` per transaction (a project is cheap to write; a transaction
+    each would be most of the time of a file of many). ``progress(1)`` as
+    :func:`apply_project` stages a file; ``applied(n)`` once n projects are committed."""
+    from moviecli.services.store import MediaStore
+
+    store = store or MediaStore.default()
+    run: list[ProjectPlan] = []
+    for project_plan in plans:
+        if not project_plan.changed:
+            continue
+        if not _has_media_work(project_plan):
+            run.append(project_plan)
+            if len(run) == RUN:
+                _apply_run(db, actor, run, store, applied)
+                run = []
+            continue
+        _apply_run(db, actor, run, store, applied)  # the projects before it come first
+        run = []
+        project_plan.project_id = apply_project(db, actor, project_plan, store, progress=progress)
+        if applied:
+            applied(1)
+    _apply_run(db, actor, run, store, applied)
+
+
+def _has_media_work(project_plan: ProjectPlan) -> bool:
+    """Whether the plan makes or changes media records (files staged and moved, texts
+    embedded, contents locked): such a project has a transaction of its own."""
+    return any(m.action in ("create", "update") for m in project_plan.media)
+
+
+def _apply_run(
+    db: Database,
+    actor: User,
+    run: list[ProjectPlan],
+    store: MediaStore,
+    applied: Callable[[int], None] | None,
+) -> None:
+    """Projects without media work in one transaction. When it fails (a change the plan
+    could not see), each is applied again on its own: the projects before the failing
+    one are kept, and the error names it."""
+    if not run:
+        return
+    try:
+        with db.write() as session:
+            creating = projects.Creating(session, actor)
+            ids = [_write_in(session, creating, p, [], {}, (store, {})) for p in run]
+    except (MovieCliError, IntegrityError) as exc:
+        if len(run) > 1:
+            for project_plan in run:
+                _apply_run(db, actor, [project_plan], store, applied)
+            return
+        if isinstance(exc, IntegrityError):  # a link or record made by someone else
+            raise _changed(run[0]) from exc
+        raise
+    for project_plan, project_id in zip(run, ids, strict=True):
+        project_plan.project_id = project_id
+    if applied:
+        applied(len(run))
+
+
+def _changed(project_plan: ProjectPlan) -> Conflict:
+    return Conflict(
+        f"project {project_plan.title!r} changed while apply was running",
+        hint="run apply again",
+    )
 
 
 def _new_row(
@@ -150,35 +232,50 @@ def _write_project(
     borrowing: tuple[MediaStore, dict[str, str]],
 ) -> str:
     """The one write transaction of a project's plan; returns the project id."""
+    with db.write() as session:
+        return _write_in(
+            session, projects.Creating(session, actor), project_plan, rows, updates, borrowing
+        )
+
+
+def _write_in(
+    session: Session,
+    creating: projects.Creating,
+    project_plan: ProjectPlan,
+    rows: list[dict[str, Any]],
+    updates: dict[str, tuple[dict[str, Any], bytes | None]],
+    borrowing: tuple[MediaStore, dict[str, str]],
+) -> str:
+    """A project's plan written inside the caller's write transaction; returns its id."""
     from moviecli.services.store import lock_contents
 
-    with db.write() as session:
-        project = apply_fields(session, actor, project_plan)
-        now = utcnow()  # under the write lock, and not before the project's own times
-        hashes = [r["sha256"] for r in rows]
-        lock_contents(session, hashes)
-        store, borrowed = borrowing
-        store.require_stored(session, borrowed, "apply")
-        if hashes and project_plan.action != "create":
-            # The plan was made outside the lock: the same bytes may have been added to
-            # the project since (a media add, another apply).
-            added = session.exec(
-                select(Media.filename).where(
-                    col(Media.project_id) == project.id, col(Media.sha256).in_(hashes)
-                )
-            ).first()
-            if added is not None:
-                raise Conflict(
-                    f"{added} was added to {project.title!r} while apply was running",
-                    hint="run apply again",
-                )
-        _write_media(session, project, project_plan, rows, updates, now)
-        _write_story(session, actor, project, project_plan, now)
-        if project_plan.action != "create" and project_plan.changed:
-            project.updated_at = now
-            session.add(project)
-        session.flush()
-        return project.id
+    actor = creating.actor
+    project = apply_fields(session, actor, project_plan, creating=creating)
+    now = utcnow()  # under the write lock, and not before the project's own times
+    hashes = [r["sha256"] for r in rows]
+    lock_contents(session, hashes)
+    store, borrowed = borrowing
+    store.require_stored(session, borrowed, "apply")
+    if hashes and project_plan.action != "create":
+        # The plan was made outside the lock: the same bytes may have been added to
+        # the project since (a media add, another apply).
+        added = session.exec(
+            select(Media.filename).where(
+                col(Media.project_id) == project.id, col(Media.sha256).in_(hashes)
+            )
+        ).first()
+        if added is not None:
+            raise Conflict(
+                f"{added} was added to {project.title!r} while apply was running",
+                hint="run apply again",
+            )
+    _write_media(session, project, project_plan, rows, updates, now)
+    _write_story(session, actor, project, project_plan, now)
+    if project_plan.action != "create" and project_plan.changed:
+        project.updated_at = now
+        session.add(project)
+    session.flush()
+    return project.id
 
 
 def _write_media(
@@ -249,12 +346,20 @@ def _write_story(
         session.add(project)
 
 
-def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Project:
+def apply_fields(
+    session: Session,
+    actor: User,
+    project_plan: ProjectPlan,
+    *,
+    creating: projects.Creating | None = None,
+) -> Project:
     """Apply one project's fields and collaborators inside the caller's write
-    transaction."""
+    transaction (``creating``: the transaction's creates for ``actor``, when it has
+    one)."""
     desired = project_plan.desired
     if project_plan.action == "create":
-        project = projects.create_project(session, actor, projects.Fields(**desired))
+        creating = creating or projects.Creating(session, actor)
+        project = creating.create(projects.Fields(**desired))
     else:
         assert project_plan.project_id is not None
         changed = {
@@ -274,10 +379,10 @@ def apply_fields(session: Session, actor: User, project_plan: ProjectPlan) -> Pr
         if item.kind != "collaborator":
             continue
         if item.action == "create":
-            session.add(
-                ProjectCollaborator(
-                    project_id=project.id, user_id=project_plan.collaborator_ids[fold(item.name)]
-                )
+            user_id = project_plan.collaborator_ids[fold(item.name)]
+            session.execute(
+                sa.insert(_COLLABORATORS),
+                {"project_id": project.id, "user_id": user_id},
             )
         elif item.action == "remove":
             user = user_by_email(session, item.name)
