@@ -505,12 +505,6 @@ def test_15_3_project_list_and_episode_board_count_the_same_final_cuts(
     assert listed[project_id] == board.final_cut == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="projects.final_cut_counts counts final cuts of episodes past episode_count "
-    "(left after project update lowers it); episode_board does not: a copied rule in "
-    "services/projects.py, left to its owner",
-)
 def test_15_3_final_cuts_past_the_episode_count_are_counted_alike(
     database: Any, versions: Versions
 ) -> None:

@@ -508,14 +508,16 @@ def list_projects(
 def final_cut_counts(session: Session, project_ids: list[str]) -> dict[str, int]:
     if not project_ids:
         return {}
-    m = _MEDIA.c
+    m, p = _MEDIA.c, _PROJECTS.c
     rows = session.execute(
         sa.select(m.project_id, sa.func.count(sa.distinct(m.episode)))
+        .join(_PROJECTS, p.id == m.project_id)
         .where(
             m.project_id.in_(project_ids),
             m.media_type == "final_video",
             m.status == "active",
-            m.episode.is_not(None),
+            # the board's episodes: a cut of an episode past a lowered count is not one
+            m.episode.between(1, p.episode_count),
             counting.on_the_board(),
         )
         .group_by(m.project_id)
