@@ -14,6 +14,7 @@ judges a file's workflow position before anything is written).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import cast
 
 import sqlalchemy as sa
@@ -26,6 +27,9 @@ COUNTED_STATUSES = ("active", "draft")
 _MEDIA = cast(sa.Table, Media.__table__)  # type: ignore[attr-defined]
 
 
+# Each rule is built once: an expression is immutable, and building the EXISTS anew for
+# every query (apply plans one query per project) cost 1 ms of SQLAlchemy work each time.
+@cache
 def newest() -> sa.ColumnElement[bool]:
     """The newest version of each asset.
 
@@ -38,11 +42,13 @@ def newest() -> sa.ColumnElement[bool]:
     return ~sa.exists().where(newer.project_id == m.project_id, newer.previous_version == m.id)
 
 
+@cache
 def toward_steps() -> sa.ColumnElement[bool]:
     """Media that count toward a workflow step's requirement."""
     return sa.and_(_MEDIA.c.status.in_(COUNTED_STATUSES), newest())
 
 
+@cache
 def on_the_board() -> sa.ColumnElement[bool]:
     """Media the dashboard counts: the newest version of each asset, not archived."""
     return sa.and_(_MEDIA.c.status != "archived", newest())
