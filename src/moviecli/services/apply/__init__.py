@@ -8,7 +8,8 @@ Three stages, so that a bad file changes nothing and a killed run leaves whole p
 2. **plan** against the database (``plan``): create / update (old → new per field) /
    unchanged for each project, collaborator and media entry, and what exists but is not
    in the file (kept);
-3. **apply** the plan (``execute``), one write transaction per project.
+3. **apply** the plan (``execute``): whole projects per write transaction (one with media
+   files alone, runs of up to ``execute.RUN`` without).
 
 ``export`` writes a project in the same format. Projects are matched by title among the
 actor's own projects (case-insensitive), media by content hash within the project. The
