@@ -56,6 +56,18 @@ def check(data: dict[str, Any], base: Path) -> tuple[list[apply.ProjectEntry], d
     return checker.entries(data), checker.problems
 
 
+def made_meanwhile(database: Any, account: Any, title: str, genre: str = "drama") -> None:
+    """A project ``account`` creates between the plan and the apply."""
+    from moviecli.services import projects
+
+    with database.write() as session:
+        me = session.get(User, account.id)
+        assert me is not None
+        projects.create_project(
+            session, me, projects.Fields(title=title, genre=genre, episode_count=1)
+        )
+
+
 def count(database: Any, model: Any) -> int:
     with database.session() as session:
         return len(session.exec(select(model)).all())
@@ -363,16 +375,9 @@ def test_a_file_changed_after_the_check_is_refused(
 def test_a_title_taken_meanwhile_fails_that_project_only(
     database: Any, ada: Any, files: Path
 ) -> None:
-    from moviecli.services import projects
-
     path = write(files, "[[project]]\ntitle='A'\ngenre='drama'\nepisodeCount=1\n")
     plan, actor = load(database, ada, path)
-    with database.write() as session:
-        me = session.get(User, ada.id)
-        assert me is not None
-        projects.create_project(
-            session, me, projects.Fields(title="a", genre="comedy", episode_count=1)
-        )
+    made_meanwhile(database, ada, "a", "comedy")
     with pytest.raises(Conflict):
         apply.apply_project(database, actor, plan.projects[0])
     with database.session() as session:
@@ -612,17 +617,11 @@ def test_15_5_a_project_with_media_ends_the_run_before_it(
 def test_15_5_a_run_that_fails_keeps_the_projects_before_the_failing_one(
     database: Any, ada: Any, make_user: Any, files: Path
 ) -> None:
-    from moviecli.services import projects
 
     make_user("carol@example.com")
     path = many(files, ["A", "B", "C", "D", "E"])
     plan, actor = load(database, ada, path)
-    with database.write() as session:  # made meanwhile, after the plan
-        me = session.get(User, ada.id)
-        assert me is not None
-        projects.create_project(
-            session, me, projects.Fields(title="c", genre="comedy", episode_count=1)
-        )
+    made_meanwhile(database, ada, "c", "comedy")
     done: list[int] = []
     with pytest.raises(Conflict, match="'C'"):
         apply.apply_plans(database, actor, plan.projects, applied=done.append)
@@ -636,7 +635,6 @@ def test_15_5_the_project_limit_counts_the_projects_of_the_run(
 ) -> None:
     """Inside a run the actor's projects are counted once: each create adds to the count,
     so a project made meanwhile still stops the run at the limit."""
-    from moviecli.services import projects
 
     make_user("carol@example.com")
     free = make_user("free@example.com")
@@ -648,12 +646,7 @@ def test_15_5_the_project_limit_counts_the_projects_of_the_run(
     titles = ["T0", "T1", "T2"]
     path = many(files, titles)
     plan, actor = load(database, free, path)
-    with database.write() as session:
-        me = session.get(User, free.id)
-        assert me is not None
-        projects.create_project(
-            session, me, projects.Fields(title="meanwhile", genre="drama", episode_count=1)
-        )
+    made_meanwhile(database, free, "meanwhile")
     with pytest.raises(LimitReached):
         apply.apply_plans(database, actor, plan.projects)
     assert titles_in_db(database) == ["meanwhile", *titles[:-1]]
