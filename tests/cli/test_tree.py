@@ -175,3 +175,18 @@ def test_a_group_without_a_command_shows_rich_help_on_a_terminal(home: Path, arg
     assert "Usage:" in text and "─" in text  # a rich panel
     assert "Error" not in text
     assert " ".join(("moviecli", *args)) in text
+
+
+def test_every_usage_line_brackets_an_optional_argument_once(cli: Any, home: Path) -> None:
+    """click brackets an optional argument itself: a metavar of "[PROJECT]" printed
+    "[[PROJECT]]"."""
+    usages = {}
+    for path, command in clitree.walk(clitree.root()):
+        if command.params and not hasattr(command, "commands"):
+            result = cli(*path, "--help")
+            assert result.exit_code == 0, (path, result.stderr)
+            usages[" ".join(path)] = result.stdout.splitlines()[0]
+    assert not [usage for usage in usages.values() if "[[" in usage]
+    assert usages["project show"] == "Usage: moviecli project show [OPTIONS] [PROJECT]"
+    assert usages["user show"] == "Usage: moviecli user show [OPTIONS] [USER]"
+    assert usages["schema"] == "Usage: moviecli schema [OPTIONS] [ENTITY]"

@@ -59,7 +59,7 @@ def unknown_command(name: str) -> UsageError:
 
 def chat(
     project: str | None = typer.Argument(
-        None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
+        None, metavar="PROJECT", help="Title, id or id prefix (default: your current project)."
     ),
     message: str | None = typer.Option(
         None,

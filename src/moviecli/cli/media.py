@@ -267,7 +267,7 @@ def _columns() -> list[render.Column]:
 @app.command("list")
 def list_(
     project: str | None = typer.Argument(
-        None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
+        None, metavar="PROJECT", help="Title, id or id prefix (default: your current project)."
     ),
     media_type: str | None = typer.Option(
         None, "--type", help="Only this type.", autocompletion=completer(MEDIA_TYPES)

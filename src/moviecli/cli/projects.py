@@ -42,7 +42,7 @@ style_app = typer.Typer(help="A project's style references (images).", no_args_i
 app.add_typer(style_app, name="style")
 
 ProjectArg = typer.Argument(
-    None, metavar="[PROJECT]", help="Title, id or id prefix (default: your current project)."
+    None, metavar="PROJECT", help="Title, id or id prefix (default: your current project)."
 )
 # The dashboard names phases as the product does: concept → story → characters → …
 PHASE_SHORT = {
@@ -538,7 +538,7 @@ def update(
 
 @app.command("use")
 def use(
-    project: str | None = typer.Argument(None, metavar="[PROJECT]", help="Title or id."),
+    project: str | None = typer.Argument(None, metavar="PROJECT", help="Title or id."),
     clear: bool = typer.Option(False, "--clear", help="Unset your current project."),
     json_out: JsonOpt = False,
 ) -> None:

@@ -32,7 +32,7 @@ TITLES = {"session": "SessionPublic", "message": "MessagePublic", "turn": "TurnP
 def schema(
     entity: str | None = typer.Argument(
         None,
-        metavar="[ENTITY]",
+        metavar="ENTITY",
         help=", ".join(ENTITIES) + " (default: all, under $defs)",
         autocompletion=completer(tuple(ENTITIES)),
     ),

@@ -33,7 +33,7 @@ prefs_app = typer.Typer(
 )
 app.add_typer(prefs_app, name="prefs")
 
-UserArg = typer.Argument(None, metavar="[USER]", help="Email or id (default: you).")
+UserArg = typer.Argument(None, metavar="USER", help="Email or id (default: you).")
 
 
 def user_names(session: Any, actor: Any, user: UserPublic | UserRef) -> Names:
@@ -247,7 +247,7 @@ def delete(
 @app.command("passwd")
 def passwd(
     user: str | None = typer.Argument(
-        None, metavar="[USER]", help="Admins: another user's email or id (default: you)."
+        None, metavar="USER", help="Admins: another user's email or id (default: you)."
     ),
     password_stdin: bool = typer.Option(
         False,
