@@ -208,8 +208,9 @@ class Background:
     ``submit`` texts as they come (a text already submitted is not embedded again), then
     ``vectors`` gives the float32 bytes of any of them; ``close`` stops what is queued.
     The vectors are the model's as ``embed_texts`` gives them: the batches are made the
-    same way, only fewer texts are sorted into each (tests/services/test_embeddings.py
-    compares them with texts embedded one by one).
+    same way, only fewer texts are sorted into each (tests/cli/test_media_search.py,
+    test_15_5_a_bulk_add_embeds_as_files_added_one_by_one, compares them with texts
+    embedded one by one).
     """
 
     def __init__(self, *, optimize: bool) -> None:
