@@ -12,7 +12,8 @@ draft; drafts are marked), and the style references the reader may see.
 
 Self-contained: no script, no font, no request of any kind; images are embedded as
 thumbnails (``services.thumbnails``: 320 px at most, smaller as the count grows: in
-base64 they stay under 21.4 MB up to 4,000 images). A Content-Security-Policy that allows
+base64 they stay under 21.4 MB up to 4,000 images), made from the previews ``media add``
+kept in the cache (else from the originals) and cached. A Content-Security-Policy that allows
 nothing but inline style and ``data:`` images says so to the browser too. Every string
 from the project is untrusted: the template engine escapes everything (Jinja2 with
 autoescape on), so a title holding ``<script>`` is shown as text.
@@ -358,8 +359,9 @@ def add_thumbnails(
     cache: ThumbnailCache | None = None,
     progress: Progress | None = None,
 ) -> list[str]:
-    """Attach a thumbnail to every image of the bible; returns one line per image that has
-    none (its file missing or unreadable), which the page shows as a placeholder."""
+    """Attach a thumbnail to every image of the bible (from the cache, else made from the
+    image's preview, else from its original); returns one line per image that has none
+    (its file missing or unreadable), which the page shows as a placeholder."""
     from moviecli.services import thumbnails
     from moviecli.services.store import MediaStore
 
