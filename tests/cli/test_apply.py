@@ -841,3 +841,44 @@ def test_15_5_a_file_of_many_projects_is_applied_in_runs(
     assert [p["title"] for p in ordered] == sorted(made)
     again = applied(cli, path)
     assert "Nothing to change: the database already matches the file." in again.stdout
+
+
+def test_enumerated_values_are_taken_in_any_case_as_on_the_command_line(
+    cli: Any, admin: Any, team: Path
+) -> None:
+    path = write(
+        team,
+        "[[project]]\ntitle = 'Cases'\ngenre = 'Sci-Fi'\nepisodeCount = 2\n"
+        "targetAudience = 'TEEN'\n"
+        "[project.progress]\ncurrentPhase = 'Initial_Concept'\ncompletedSteps = []\n"
+        "[[project.media]]\nfile = 'refs/look.png'\nmediaType = 'Concept_Art'\n"
+        "status = 'DRAFT'\nvisibility = 'Public'\n",
+    )
+    applied(cli, path)
+    project = show(cli, "Cases")
+    assert (project["genre"], project["targetAudience"]) == ("sci-fi", "teen")
+    assert project["progress"]["currentPhase"] == "initial_concept"
+    (media,) = media_of(cli, "Cases").values()
+    assert (media["mediaType"], media["status"], media["visibility"]) == (
+        "concept_art",
+        "draft",
+        "public",
+    )
+    again = applied(cli, path)
+    assert "Nothing to change" in again.stdout
+
+    bad = write(
+        team,
+        "[[project]]\ntitle = 'Cases'\ngenre = 'sci-fi'\nepisodeCount = 2\n"
+        "[project.progress]\ncurrentPhase = 'initial_concep'\ncompletedSteps = ['Nope']\n"
+        "[[project.media]]\nfile = 'refs/look.png'\nmediaType = 'concept-arts'\n"
+        "status = 'gone'\n",
+        name="bad.toml",
+    )
+    result = apply(cli, bad)
+    assert result.exit_code == 2
+    assert "project[1].media[1].mediaType: 'concept-arts' is not one of:" in result.stderr
+    assert "(did you mean 'concept_art'?)" in result.stderr
+    assert "project[1].media[1].status: 'gone' is not one of:" in result.stderr
+    assert "project[1].progress.currentPhase: 'initial_concep' is not one of:" in result.stderr
+    assert "project[1].progress.completedSteps[1]: 'Nope' is not one of:" in result.stderr

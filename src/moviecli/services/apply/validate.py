@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,28 +233,22 @@ class Checker:
             return None
         for key in sorted(set(item) - MEDIA_KEYS):
             self.problem(f"{place}.{key}", "unknown field")
-        media_type = item.get("mediaType")
-        if media_type not in MEDIA_FAMILIES:
-            self.problem(
-                f"{place}.mediaType",
-                suggest.not_one_of(media_type, MEDIA_FAMILIES)
-                if media_type is not None
-                else "is required",
-            )
-        for key, allowed in (("status", MEDIA_STATUSES), ("visibility", VISIBILITIES)):
-            if key in item and item[key] not in allowed:
-                self.problem(f"{place}.{key}", suggest.not_one_of(item[key], allowed))
+        media_type = self.enum(f"{place}.mediaType", item.get("mediaType"), MEDIA_FAMILIES)
+        if "mediaType" not in item:
+            self.problem(f"{place}.mediaType", "is required")
+        status = self.enum(f"{place}.status", item.get("status"), MEDIA_STATUSES)
+        visibility = self.enum(f"{place}.visibility", item.get("visibility"), VISIBILITIES)
         path, sha = self.content(place, item)
         related = self.related(f"{place}.relatedElements", item.get("relatedElements"))
         style = self.typed(
             f"{place}.styleReference", item.get("styleReference"), bool, "true or false"
         )
         filename = self.filename(f"{place}.filename", item.get("filename"))
-        if sha is None or media_type not in MEDIA_FAMILIES:
+        if sha is None or media_type is None:
             return None
         return MediaEntry(
             place=place,
-            media_type=str(media_type),
+            media_type=media_type,
             path=path,
             sha256=sha,
             description=self.typed(
@@ -262,10 +257,20 @@ class Checker:
             tags=self.string_list(f"{place}.tags", item.get("tags")),
             related=related,
             style_reference=bool(style),
-            status=item.get("status"),
-            visibility=item.get("visibility"),
+            status=status,
+            visibility=visibility,
             filename=filename,
         )
+
+    def enum(self, place: str, value: Any, allowed: Iterable[str]) -> str | None:
+        """The allowed value ``value`` names, whatever its case (as the command line
+        takes them); None when it is absent or names none (a problem then)."""
+        if value is None:
+            return None
+        found = suggest.canonical(value, allowed) if isinstance(value, str) else None
+        if found is None:
+            self.problem(place, suggest.not_one_of(value, allowed))
+        return found
 
     def content(self, place: str, item: dict[str, Any]) -> tuple[Path | None, str | None]:
         """The entry's file (resolved against the file's directory) and its sha256."""
@@ -430,13 +435,11 @@ class Checker:
             self.problem(place, "must be a table")
             return None
         table = self.table(place, value, PROGRESS_KEYS)
-        known = ", ".join(workflow.ORDER)
         phase = self.typed(f"{place}.currentPhase", table.get("currentPhase"), str, "a string")
         if phase is None and "currentPhase" not in table:
             self.problem(f"{place}.currentPhase", "is required")
-        elif phase is not None and phase not in workflow.STEPS:
-            self.problem(f"{place}.currentPhase", f"{phase!r} is not one of: {known}")
-            phase = None
+        elif phase is not None:
+            phase = self.enum(f"{place}.currentPhase", phase, workflow.ORDER)
         completed = self.string_list(f"{place}.completedSteps", table.get("completedSteps"))
         if completed is None and "completedSteps" not in table:
             self.problem(f"{place}.completedSteps", "is required")
@@ -461,15 +464,20 @@ class Checker:
     def completed_steps(self, place: str, steps: list[str]) -> list[str]:
         from moviecli.services import workflow
 
+        named = [
+            self.enum(f"{place}[{index}]", step, workflow.ORDER)
+            for index, step in enumerate(steps, start=1)
+        ]
+        given = {step for step in named if step is not None}
         out: list[str] = []
-        for index, step in enumerate(steps, start=1):
+        for index, step in enumerate(named, start=1):
             at = f"{place}[{index}]"
-            if step not in workflow.STEPS:
-                self.problem(at, f"{step!r} is not one of: {', '.join(workflow.ORDER)}")
-            elif step in out:
+            if step is None:
+                continue
+            if step in out:
                 self.problem(at, f"{step} is listed twice")
             else:
-                unmet = workflow.unmet_prerequisites(step, set(steps))
+                unmet = workflow.unmet_prerequisites(step, given)
                 if unmet:
                     titles = ", ".join(workflow.STEPS[s].title for s in unmet)
                     self.problem(at, f"{step} needs {titles} completed too")
