@@ -334,3 +334,31 @@ def test_a_bad_attachment_stores_nothing(cli, admin, tmp_path):
     assert result.exit_code == 2
     assert cli("session", "list", "--json").json()["total"] == 0
     assert cli("media", "list", "Lamp", "--json").json()["total"] == 0
+
+
+def test_the_greeting_asks_only_for_what_the_step_lacks(cli, admin):
+    """A step that has everything needs no asking ("Describe the series…" beside "has
+    everything it needs" read as a contradiction); one that lacks something says what
+    to send and what is missing."""
+    cli("project", "create", "Bare", "--genre", "drama", "--episodes", "2")
+    cli(
+        "project", "create", "Ready", "--genre", "drama", "--episodes", "2",
+        "--description", "A keeper's last winter",
+    )  # fmt: skip
+    greetings = {}
+    for title in ("Bare", "Ready"):
+        result = cli("chat", title, input="/quit\n")
+        assert result.exit_code == 0, result.stderr
+        sid = cli("session", "list", "--project", title, "--json").json()["items"][0]["id"]
+        first = cli("session", "show", sid, "--json").json()["items"][0]
+        assert first["role"] == "assistant"
+        greetings[title] = first["content"].splitlines()
+    assert greetings["Bare"][1:] == [
+        "Describe the series in a message: its premise, world and tone.",
+        "Initial concept still needs a concept (describe the series in a message).",
+        "Next: 1. Story development (--choice story_development), once the above is done.",
+    ]
+    assert greetings["Ready"][1:] == [
+        "Initial concept has everything it needs.",
+        "Recommended: 1. Story development (--choice story_development).",
+    ]

@@ -278,7 +278,7 @@ def _needs_answer(facts: Facts, steps: list[str]) -> list[str]:
         need = f"{title} needs {requirement(step)}"
         lacking = missing(step, facts)
         if step == facts.current_phase:  # the reply's own lines say what is still missing
-            lines.extend([f"{need}.", ASK[step]] if lacking else [f"{need}."])
+            lines.append(f"{need}.")  # (and how to give it: no ASK line to repeat it)
             continue
         lines.append(
             f"{need}; still missing: {'; '.join(lacking)}."

@@ -28,10 +28,10 @@ class BuiltinAssistant:
 def greeting(project_title: str, outcome: Outcome) -> str:
     """The first message of a new interactive session."""
     step = STEPS[outcome.applied.current_phase]
-    lines = [
-        f"Welcome to {project_title!s}. We are on {step.title} {step.icon}: {step.description}",
-        ASK[step.id],
-    ]
+    welcome = f"Welcome to {project_title!s}. We are on {step.title} {step.icon}: "
+    lines = [welcome + step.description]
+    if outcome.missing:  # what to send; a step that has everything needs no asking
+        lines.append(ASK[step.id])
     lines.extend(_lacking(outcome))
     lines.extend(_recommend(outcome))
     return "\n".join(lines)
