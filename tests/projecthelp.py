@@ -30,6 +30,39 @@ def user_row(email: str, *, role: str = "user", tier: str = "free", **fields: An
     )
 
 
+# One user of each role, and two more plain users (the access tests' cast).
+ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
+
+
+def cast_and_projects(
+    database: Any, owners: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ROLES users (name → row, detached) and a project per title of ``owners`` (title
+    → its owner's name; Bob collaborates on Lighthouse), title → id."""
+    from moviecli.models import Project, ProjectCollaborator
+
+    with database.write() as session:
+        users = {
+            name: user_row(f"{name}@example.com", role=role, tier="pro")
+            for name, role in ROLES.items()
+        }
+        session.add_all(users.values())
+        session.flush()
+        projects = {
+            title: Project(title=title, genre="drama", episode_count=2, created_by=users[o].id)
+            for title, o in owners.items()
+        }
+        session.add_all(projects.values())
+        session.flush()
+        session.add(
+            ProjectCollaborator(project_id=projects["Lighthouse"].id, user_id=users["bob"].id)
+        )
+        ids = {title: p.id for title, p in projects.items()}
+        for user in users.values():
+            session.expunge(user)
+    return users, ids
+
+
 def new_project(cli: Any, title: str, *args: str) -> dict[str, Any]:
     """``project create TITLE`` (drama, 3 episodes unless ``args`` say otherwise)."""
     extra = list(args)

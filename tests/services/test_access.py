@@ -15,11 +15,9 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from moviecli.errors import PermissionDenied
-from moviecli.models import ChatSession, Media, Project, ProjectCollaborator, User
+from moviecli.models import ChatSession, Media, Project, User
 from moviecli.services import access
-from tests.projecthelp import add_media, add_session, user_row
-
-ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
+from tests.projecthelp import add_media, add_session, cast_and_projects
 
 
 @dataclass
@@ -34,25 +32,7 @@ class World:
 def world(database: Any) -> World:
     """Cleo's project Lighthouse (Bob collaborates) and Eve's project Desert; in each a
     private asset, in Desert also a public one; Cleo's, Bob's and Eve's sessions."""
-    with database.write() as session:
-        users = {
-            name: user_row(f"{name}@example.com", role=role, tier="pro")
-            for name, role in ROLES.items()
-        }
-        session.add_all(users.values())
-        session.flush()
-        projects = {
-            title: Project(title=title, genre="drama", episode_count=2, created_by=users[o].id)
-            for title, o in (("Lighthouse", "cleo"), ("Desert", "eve"))
-        }
-        session.add_all(projects.values())
-        session.flush()
-        session.add(
-            ProjectCollaborator(project_id=projects["Lighthouse"].id, user_id=users["bob"].id)
-        )
-        ids = {title: p.id for title, p in projects.items()}
-        for user in users.values():
-            session.expunge(user)
+    users, ids = cast_and_projects(database, {"Lighthouse": "cleo", "Desert": "eve"})
     media = {
         "lighthouse": add_media(database, ids["Lighthouse"], users["cleo"].id, "concept_art"),
         "desert": add_media(database, ids["Desert"], users["eve"].id, "concept_art"),

@@ -34,11 +34,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from moviecli.models import Media, Project, ProjectCollaborator, User, utcnow
+from moviecli.models import Media, Project, User, utcnow
 from moviecli.services import access, counting
-from tests.projecthelp import add_media, user_row
-
-ROLES = {"cleo": "user", "bob": "user", "pat": "producer", "ada": "admin", "eve": "user"}
+from tests.projecthelp import ROLES, add_media, cast_and_projects
 
 
 @dataclass
@@ -64,26 +62,8 @@ def versions(database: Any) -> Versions:
     each project, one without an embedding. Everything stamped an hour ago but the two
     made public just now: a search cache built now is refreshed later from a few minutes
     before now, not by reading every row again."""
-    with database.write() as session:
-        users = {
-            name: user_row(f"{name}@example.com", role=role, tier="pro")
-            for name, role in ROLES.items()
-        }
-        session.add_all(users.values())
-        session.flush()
-        owners = {"Lighthouse": "cleo", "Harbour": "cleo", "Desert": "eve"}
-        projects = {
-            title: Project(title=title, genre="drama", episode_count=2, created_by=users[o].id)
-            for title, o in owners.items()
-        }
-        session.add_all(projects.values())
-        session.flush()
-        session.add(
-            ProjectCollaborator(project_id=projects["Lighthouse"].id, user_id=users["bob"].id)
-        )
-        ids = {title: p.id for title, p in projects.items()}
-        for user in users.values():
-            session.expunge(user)
+    owners = {"Lighthouse": "cleo", "Harbour": "cleo", "Desert": "eve"}
+    users, ids = cast_and_projects(database, owners)
     media: dict[str, str] = {}
     seed = 0
 
