@@ -176,6 +176,26 @@ def test_a_refresh_removes_stale_generations(
     assert len(list(cache.glob("*.vec.npy"))) == 1
 
 
+def test_a_generation_named_by_digits_alone_is_kept_and_replaced(
+    cli: Any, library: dict, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generation is named by secrets.token_hex(6); one in about 280 is all digits. Such
+    a state was read as none: the cache was built again at every search and the old
+    generation's files were left behind (the flaky failure of the test above)."""
+    from moviecli.services import search_index
+
+    names = iter(["830642210366", "abcdef012345"])
+    monkeypatch.setattr(search_index, "_new_generation", lambda: next(names))
+    search(cli, "sea storm")
+    (cache,) = (home / "cache" / "search").iterdir()
+    assert sorted(p.name for p in cache.glob("*.vec.npy")) == ["830642210366.vec.npy"]
+    search(cli, "sea storm")  # nothing changed: the generation is used as it is
+    assert sorted(p.name for p in cache.glob("*.vec.npy")) == ["830642210366.vec.npy"]
+    add_one(cli, "Sea", mf.png(tmp_path / "new.png", seed=9), "concept_art", "--no-embed")
+    search(cli, "sea storm")
+    assert sorted(p.name for p in cache.glob("*.vec.npy")) == ["abcdef012345.vec.npy"]
+
+
 def test_15_5_a_bulk_add_embeds_as_files_added_one_by_one(
     cli: Any, admin: Any, tmp_path: Path, database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

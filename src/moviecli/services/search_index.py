@@ -53,6 +53,15 @@ FORMAT = 2  # 2: no previous-version column; newest comes from counting.newest()
 # Rows whose transaction committed after a later-stamped one: read back this far.
 WINDOW = timedelta(minutes=10)
 FETCH_CHUNK = 2000
+# A generation's name: secrets.token_hex(6). (isalnum() and islower() refused the one in
+# about 280 that is all digits: its state read as none, the cache built again and the old
+# generation's files left behind.)
+_HEX = frozenset("0123456789abcdef")
+
+
+def _new_generation() -> str:
+    return secrets.token_hex(6)
+
 
 # (id, project id, type, status, visibility, vector bytes or old index)
 Row = tuple[Any, ...]
@@ -151,7 +160,7 @@ class SearchIndex:
         if state.get("format") != FORMAT or state.get("model") != MODEL_ID:
             return None
         gen = state.get("gen")
-        if not (isinstance(gen, str) and len(gen) == 12 and gen.isalnum() and gen.islower()):
+        if not (isinstance(gen, str) and len(gen) == 12 and set(gen) <= _HEX):
             return None  # a name made by _write, nothing else (no "../" from a hand edit)
         return state
 
@@ -280,7 +289,7 @@ class SearchIndex:
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             old_state = self._state()
-            gen = secrets.token_hex(6)
+            gen = _new_generation()
             np.save(self.directory / f"{gen}.vec.npy", view.vectors)
             np.savez(
                 self.directory / f"{gen}.meta.npz",
