@@ -201,7 +201,7 @@ def test_backup_on_postgresql_points_to_pg_dump(cli, db_url, tmp_path):
 def test_backup_needs_a_destination(cli, db_url):
     result = cli("db", "backup")
     assert result.exit_code == 2
-    assert result.stderr == "Error: Missing argument 'dest' (see 'moviecli db backup --help')\n"
+    assert result.stderr == "Error: Missing argument 'DEST' (see 'moviecli db backup --help')\n"
     assert result.stdout == ""
 
 

@@ -22,7 +22,7 @@ import moviecli
         (("user", "list", "--bogus"), "No such option: --bogus (see 'moviecli user list --help')"),
         (
             ("user", "prefs", "get"),
-            "Missing argument 'key' (see 'moviecli user prefs get --help')",
+            "Missing argument 'KEY' (see 'moviecli user prefs get --help')",
         ),
         (("--db",), "Option '--db' requires an argument (see 'moviecli --help')"),
     ],

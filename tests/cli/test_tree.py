@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -178,8 +179,9 @@ def test_a_group_without_a_command_shows_rich_help_on_a_terminal(home: Path, arg
 
 
 def test_every_usage_line_brackets_an_optional_argument_once(cli: Any, home: Path) -> None:
-    """click brackets an optional argument itself: a metavar of "[PROJECT]" printed
-    "[[PROJECT]]"."""
+    """click brackets an optional argument itself (a metavar of "[PROJECT]" printed
+    "[[PROJECT]]"), and typer names an argument without a metavar by its parameter's
+    name ("{title}")."""
     usages = {}
     for path, command in clitree.walk(clitree.root()):
         if command.params and not hasattr(command, "commands"):
@@ -187,6 +189,17 @@ def test_every_usage_line_brackets_an_optional_argument_once(cli: Any, home: Pat
             assert result.exit_code == 0, (path, result.stderr)
             usages[" ".join(path)] = result.stdout.splitlines()[0]
     assert not [usage for usage in usages.values() if "[[" in usage]
+    # Arguments are named in capitals, as options' values are ({title} read as a typo).
+    lower = {
+        command: usage
+        for command, usage in usages.items()
+        if any(name != name.upper() for name in re.findall(r"[{\[]([^\]}]+)[}\]]", usage))
+    }
+    assert lower == {
+        "apply": "Usage: moviecli apply [OPTIONS] {FILE.toml}",
+        "template add": "Usage: moviecli template add [OPTIONS] {FILE.toml}",
+    }
+    assert usages["project create"] == "Usage: moviecli project create [OPTIONS] {TITLE}"
     assert usages["project show"] == "Usage: moviecli project show [OPTIONS] [PROJECT]"
     assert usages["user show"] == "Usage: moviecli user show [OPTIONS] [USER]"
     assert usages["schema"] == "Usage: moviecli schema [OPTIONS] [ENTITY]"

@@ -129,7 +129,9 @@ def init(
 
 
 def login(
-    email: str | None = typer.Argument(None, help="Your email (asked on a terminal)."),
+    email: str | None = typer.Argument(
+        None, metavar="EMAIL", help="Your email (asked on a terminal)."
+    ),
     password_stdin: bool = PasswordStdin,
     json_out: JsonOpt = False,
 ) -> None:

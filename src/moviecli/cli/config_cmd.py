@@ -11,6 +11,7 @@ app = typer.Typer(help="Show and edit config.toml.", no_args_is_help=True)
 
 KeyArg = typer.Argument(
     ...,
+    metavar="KEY",
     help="Dotted key, e.g. database.url (see 'config show').",
     autocompletion=lambda incomplete: [k for k in config.KEYS if k.startswith(incomplete)],
 )
@@ -86,7 +87,9 @@ def get(key: str = KeyArg, json_out: JsonOpt = False) -> None:
 
 
 @app.command("set")
-def set_(key: str = KeyArg, value: str = typer.Argument(..., help="The new value.")) -> None:
+def set_(
+    key: str = KeyArg, value: str = typer.Argument(..., metavar="VALUE", help="The new value.")
+) -> None:
     """Set a key in config.toml (checked before it is written)."""
     stored = config.set_value(key, value)
     render.say(f"{key} = {stored}", quiet=env.quiet)

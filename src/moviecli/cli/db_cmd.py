@@ -156,7 +156,9 @@ def _report_check(result: CheckResult) -> None:
 
 @app.command("backup")
 def backup(
-    dest: Path = typer.Argument(..., help="File (or directory) to write the copy to."),
+    dest: Path = typer.Argument(
+        ..., metavar="DEST", help="File (or directory) to write the copy to."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Copy the SQLite database safely while it is in use (PostgreSQL: use pg_dump)."""

@@ -118,7 +118,7 @@ def _bar(percent: int) -> Any:
 
 @app.command("create")
 def create(
-    title: str = typer.Argument(..., help="Project title (unique among yours)."),
+    title: str = typer.Argument(..., metavar="TITLE", help="Project title (unique among yours)."),
     genre: str | None = GenreOpt,
     episode_count: int | None = EpisodesOpt,
     audience: str | None = AudienceOpt,

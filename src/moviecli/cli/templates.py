@@ -52,7 +52,8 @@ def list_(page: PageOpt = 1, limit: LimitOpt = 20, json_out: JsonOpt = False) ->
 
 @app.command("show")
 def show(
-    name: str = typer.Argument(..., help="Template name."), json_out: JsonOpt = False
+    name: str = typer.Argument(..., metavar="NAME", help="Template name."),
+    json_out: JsonOpt = False,
 ) -> None:
     """Show one template."""
     from moviecli.models import TemplatePublic
@@ -103,7 +104,9 @@ def add(
 
 
 @app.command("delete")
-def delete(name: str = typer.Argument(..., help="Template name."), yes: YesOpt = False) -> None:
+def delete(
+    name: str = typer.Argument(..., metavar="NAME", help="Template name."), yes: YesOpt = False
+) -> None:
     """Delete a custom template (admin; built-in ones stay)."""
     from moviecli.services import templates
 

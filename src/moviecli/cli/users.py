@@ -336,7 +336,7 @@ def prefs(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @prefs_app.command("get")
-def prefs_get(key: str, json_out: JsonOpt = False) -> None:
+def prefs_get(key: str = typer.Argument(..., metavar="KEY"), json_out: JsonOpt = False) -> None:
     """Print one preference."""
     from moviecli.services import users
 
@@ -350,9 +350,11 @@ def prefs_get(key: str, json_out: JsonOpt = False) -> None:
 
 @prefs_app.command("set")
 def prefs_set(
-    key: str,
+    key: str = typer.Argument(..., metavar="KEY"),
     value: str = typer.Argument(
-        ..., help="JSON when it parses as JSON (at most 64 KiB, nested 32 deep, no NaN)."
+        ...,
+        metavar="VALUE",
+        help="JSON when it parses as JSON (at most 64 KiB, nested 32 deep, no NaN).",
     ),
 ) -> None:
     """Set a preference (defaultGenre, defaultAudience, defaultEpisodes, or your own)."""
@@ -366,7 +368,7 @@ def prefs_set(
 
 
 @prefs_app.command("unset")
-def prefs_unset(key: str) -> None:
+def prefs_unset(key: str = typer.Argument(..., metavar="KEY")) -> None:
     """Remove a preference."""
     from moviecli.services import users
 
