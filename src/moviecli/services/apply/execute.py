@@ -250,7 +250,7 @@ def _write_in(
     from moviecli.services.store import lock_contents
 
     actor = creating.actor
-    project = apply_fields(session, actor, project_plan, creating=creating)
+    project = apply_fields(session, creating, project_plan)
     now = utcnow()  # under the write lock, and not before the project's own times
     hashes = [r["sha256"] for r in rows]
     lock_contents(session, hashes)
@@ -347,18 +347,13 @@ def _write_story(
 
 
 def apply_fields(
-    session: Session,
-    actor: User,
-    project_plan: ProjectPlan,
-    *,
-    creating: projects.Creating | None = None,
+    session: Session, creating: projects.Creating, project_plan: ProjectPlan
 ) -> Project:
     """Apply one project's fields and collaborators inside the caller's write
-    transaction (``creating``: the transaction's creates for ``actor``, when it has
-    one)."""
+    transaction; ``creating`` makes the transaction's new projects (for its actor)."""
+    actor = creating.actor
     desired = project_plan.desired
     if project_plan.action == "create":
-        creating = creating or projects.Creating(session, actor)
         project = creating.create(projects.Fields(**desired))
     else:
         assert project_plan.project_id is not None
