@@ -25,6 +25,9 @@ def plain(data: str) -> str:
     return _ESCAPES.sub("", data).replace("\r\n", "\n").replace("\r", "\n")
 
 
+CLEAR = "\x15"  # Ctrl-U: the prompt's line is emptied, to type the answer again
+
+
 class Terminal:
     """``moviecli ARGS`` in a pseudo-terminal ``columns`` wide."""
 
@@ -50,6 +53,7 @@ class Terminal:
         os.close(slave)
         self.master = master
         self.raw = b""
+        self.at = 0  # where the last :meth:`answer` found what it waited for
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -83,6 +87,13 @@ class Terminal:
 
     def send(self, keys: str) -> None:
         os.write(self.master, keys.encode())
+
+    def answer(self, keys: str, *then: str) -> None:
+        """Type ``keys``, then wait for each of ``then`` in turn, each after the last one
+        seen (a prompt's answer and what the program says next)."""
+        self.send(keys)
+        for wanted in then:
+            self.at = self.expect(wanted, after=self.at)
 
     def finish(self, timeout: float = 60) -> int:
         """Read until the process exits; its exit code."""

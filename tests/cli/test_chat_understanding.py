@@ -270,13 +270,10 @@ def test_the_repl_in_a_pseudo_terminal(cli, admin):
     typed; now it is the concept, and only a message that is just a number picks."""
     _project(cli)
     term = Terminal("chat", "Heist", columns=80)
-    at = term.expect("you>")
+    term.answer("", "you>")
 
     def say(keys: str, reply: str) -> None:
-        nonlocal at
-        term.send(keys)
-        at = term.expect(reply, after=at)
-        at = term.expect("you>", after=at)
+        term.answer(keys, reply, "you>")
 
     say("2 brothers rob a bank\r", "Recorded the concept: '2 brothers rob a bank'.")
     say("what is my concept?\r", "Your concept: '2 brothers rob a bank'")

@@ -192,20 +192,13 @@ def test_13_9_init_refuses_a_weak_password(cli, empty_db, home, password, rule):
 
 # --- forgiving input (issue 14 item 6) ----------------------------------------------------
 
-CLEAR = "\x15"  # Ctrl-U: the prompt's line is emptied, to type the answer again
-
 
 def test_14_6_init_on_a_terminal_asks_each_answer_again_until_it_passes(empty_db, cli):
-    from tests.ptyhelp import Terminal
+    from tests.ptyhelp import CLEAR, Terminal
 
     term = Terminal("init", columns=80)
-    at = term.expect("Your name:")
-
-    def answer(keys: str, then: str) -> None:
-        nonlocal at
-        term.send(keys)
-        at = term.expect(then, after=at)
-
+    answer = term.answer
+    answer("", "Your name:")
     answer("   \r", "is required")
     answer(CLEAR + "Ada Admin\r", "Your email:")
     answer("ada@example\r", "'ada@example' is not a valid email address")

@@ -766,23 +766,17 @@ def test_13_5_logout_revokes_the_token_in_the_database(cli, bob, home, monkeypat
 
 
 def test_14_6_user_create_on_a_terminal_asks_each_answer_again(cli, admin):
-    from tests.ptyhelp import Terminal
+    from tests.ptyhelp import CLEAR, Terminal
 
     term = Terminal("user", "create", columns=80)
-    at = term.expect("Email:")
-
-    def answer(keys: str, then: str) -> None:
-        nonlocal at
-        term.send(keys)
-        at = term.expect(then, after=at)
-
-    clear = "\x15"  # Ctrl-U empties the prompt's line
+    answer = term.answer
+    answer("", "Email:")
     answer("bob@example\r", "'bob@example' is not a valid email address")
-    answer(clear + "bob@example.com\r", "Name:")
+    answer(CLEAR + "bob@example.com\r", "Name:")
     answer("  \r", "is required")
-    answer(clear + "Bob\r", "Password for the new user:")
+    answer(CLEAR + "Bob\r", "Password for the new user:")
     answer("short\r", "must be at least 10 characters")
-    answer(clear + PASSWORD + "\r", "Repeat it:")
+    answer(CLEAR + PASSWORD + "\r", "Repeat it:")
     answer(PASSWORD + "\r", "Created user bob@example.com (")
     assert term.finish() == 0
     assert cli("user", "show", "bob@example.com", "--json").json()["name"] == "Bob"
