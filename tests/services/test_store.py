@@ -374,19 +374,25 @@ def test_verify_and_export_trust_only_the_bytes(store: Any, tmp_path: Path) -> N
     )
 
 
-@pytest.mark.parametrize("kind", ["link", "fifo"])
-def test_what_is_not_a_regular_file_is_never_read(store: Any, tmp_path: Path, kind: str) -> None:
-    from moviecli.errors import StorageError
-
+def not_a_file(store: Any, tmp_path: Path, kind: str, link_to: Path) -> Any:
+    """A stored file replaced by a link to ``link_to`` or by a FIFO; its staged record."""
     staged = stored(store, tmp_path)
     target = store.path(staged.sha256)
     target.unlink()
     if kind == "link":
-        secret = tmp_path / "secret"
-        secret.write_bytes(b"frame")
-        target.symlink_to(secret)
+        target.symlink_to(link_to)
     else:
         os.mkfifo(target)
+    return staged
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_what_is_not_a_regular_file_is_never_read(store: Any, tmp_path: Path, kind: str) -> None:
+    from moviecli.errors import StorageError
+
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"frame")
+    staged = not_a_file(store, tmp_path, kind, secret)
     with pytest.raises(StorageError, match="does not match its sha256"):
         store.verify(staged.sha256, record="media m1 (a.png)")
 
@@ -537,13 +543,7 @@ def test_every_store_error_names_what_and_what_to_do(
 def test_a_link_or_a_fifo_is_named_by_its_record(store: Any, tmp_path: Path, kind: str) -> None:
     from moviecli.errors import StorageError
 
-    staged = stored(store, tmp_path)
-    target = store.path(staged.sha256)
-    target.unlink()
-    if kind == "link":
-        target.symlink_to(tmp_path / "elsewhere")
-    else:
-        os.mkfifo(target)
+    staged = not_a_file(store, tmp_path, kind, tmp_path / "elsewhere")
     with pytest.raises(StorageError) as raised:
         store.export(staged.sha256, tmp_path / "out.png", record="media m1 (a.png)")
     assert str(raised.value) == (
