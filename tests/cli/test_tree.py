@@ -203,3 +203,16 @@ def test_every_usage_line_brackets_an_optional_argument_once(cli: Any, home: Pat
     assert usages["project show"] == "Usage: moviecli project show [OPTIONS] [PROJECT]"
     assert usages["user show"] == "Usage: moviecli user show [OPTIONS] [USER]"
     assert usages["schema"] == "Usage: moviecli schema [OPTIONS] [ENTITY]"
+
+
+def test_every_argument_says_what_it_takes(cli: Any, home: Path) -> None:
+    """An argument's help line names what to give (user prefs' KEY had none)."""
+    bare = []
+    for path, command in clitree.walk(clitree.root()):
+        for param in getattr(command, "params", []):
+            if param.param_type_name == "argument" and not getattr(param, "help", None):
+                bare.append((" ".join(path), param.name))
+    assert bare == []
+    shown = cli("user", "prefs", "set", "--help")
+    assert shown.exit_code == 0
+    assert "A preference: defaultGenre, defaultAudience, defaultEpisodes" in shown.stdout

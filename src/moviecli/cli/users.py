@@ -335,8 +335,15 @@ def prefs(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         render.say("No preferences set (moviecli user prefs set KEY VALUE).")
 
 
+PrefKeyArg = typer.Argument(
+    ...,
+    metavar="KEY",
+    help="A preference: defaultGenre, defaultAudience, defaultEpisodes or your own.",
+)
+
+
 @prefs_app.command("get")
-def prefs_get(key: str = typer.Argument(..., metavar="KEY"), json_out: JsonOpt = False) -> None:
+def prefs_get(key: str = PrefKeyArg, json_out: JsonOpt = False) -> None:
     """Print one preference."""
     from moviecli.services import users
 
@@ -350,7 +357,7 @@ def prefs_get(key: str = typer.Argument(..., metavar="KEY"), json_out: JsonOpt =
 
 @prefs_app.command("set")
 def prefs_set(
-    key: str = typer.Argument(..., metavar="KEY"),
+    key: str = PrefKeyArg,
     value: str = typer.Argument(
         ...,
         metavar="VALUE",
@@ -368,7 +375,7 @@ def prefs_set(
 
 
 @prefs_app.command("unset")
-def prefs_unset(key: str = typer.Argument(..., metavar="KEY")) -> None:
+def prefs_unset(key: str = PrefKeyArg) -> None:
     """Remove a preference."""
     from moviecli.services import users
 
